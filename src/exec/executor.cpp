@@ -1,0 +1,249 @@
+#include "exec/executor.h"
+
+#include <omp.h>
+
+#include <new>
+
+#include "graph/graph_utils.h"
+
+namespace ptq {
+
+namespace {
+constexpr int kNoValue = -1;
+std::string norm_domain(const std::string& d) { return d == "ai.onnx" ? std::string() : d; }
+}  // namespace
+
+// A compiled graph: kernels in execution order, value slots, and when each slot can be freed.
+class GraphPlan : public SubgraphExec {
+ public:
+  GraphPlan(const Model& model, const Graph& g, const KernelRegistry& reg, int threads, const std::set<std::string>& outer)
+      : graph_(g), threads_(threads) {
+    auto order = topological_order(g, outer);
+    auto slot = [&](const std::string& name) {
+      auto it = ids_.find(name);
+      if (it != ids_.end()) return it->second;
+      int id = static_cast<int>(names_.size());
+      ids_.emplace(name, id);
+      names_.push_back(name);
+      return id;
+    };
+    for (const auto& [name, t] : g.initializers) constants_.emplace_back(slot(name), t);
+    for (const auto& vi : g.inputs) {
+      if (g.initializers.count(vi.name)) continue;
+      formal_inputs_.push_back(slot(vi.name));
+    }
+    std::set<std::string> defined;
+    for (const auto& [n, t] : g.initializers) defined.insert(n);
+    for (const auto& vi : g.inputs) defined.insert(vi.name);
+    for (const auto& n : g.nodes)
+      for (const auto& o : n.outputs) defined.insert(o);
+    std::set<std::string> visible(outer);
+    visible.insert(defined.begin(), defined.end());
+
+    std::vector<std::string> unsupported_list;
+    for (size_t idx : order) {
+      const Node& node = g.nodes[idx];
+      Step st{&node, {}, {}, nullptr};
+      for (const auto& in : node.inputs) st.in.push_back(in.empty() ? kNoValue : slot(in));
+      for (const auto& out : node.outputs) st.out.push_back(out.empty() ? kNoValue : slot(out));
+      int64_t opset = model.opset(norm_domain(node.domain));
+      const KernelFactory* f = reg.find(node.domain, node.op_type, opset);
+      if (!f) {
+        unsupported_list.push_back(fmt::format("{} (op {}{}{}, opset {})", node.label(), node.domain,
+                                               node.domain.empty() ? "" : ".", node.op_type, opset));
+        steps_.push_back(std::move(st));
+        continue;
+      }
+      KernelInit init{node, opset, nullptr, nullptr, threads};
+      init.constant = [&g, &node](size_t i) -> const Tensor* {
+        return i < node.inputs.size() && !node.inputs[i].empty() ? g.find_initializer(node.inputs[i]) : nullptr;
+      };
+      init.compile_subgraph = [&model, &reg, threads, visible](const Graph& sub) -> std::unique_ptr<SubgraphExec> {
+        return std::make_unique<GraphPlan>(model, sub, reg, threads, visible);
+      };
+      try {
+        st.kernel = (*f)(init);
+      } catch (const Error& e) {
+        throw Error(e.kind(), fmt::format("node {}: {}", node.label(), e.what()));
+      }
+      steps_.push_back(std::move(st));
+    }
+    if (!unsupported_list.empty()) {
+      std::string more = unsupported_list.size() > 1 ? fmt::format(" (and {} more unsupported node(s))", unsupported_list.size() - 1) : "";
+      unsupported("no kernel for node {}{}", unsupported_list[0], more);
+    }
+    // Captured outer values get slots too.
+    for (const auto& [name, id] : ids_)
+      if (!defined.count(name)) captures_.push_back(id);
+    for (const auto& o : g.outputs) outputs_.push_back(slot(o.name));
+
+    // Free each value after its last reader, except graph outputs and constants.
+    std::vector<int> last_use(names_.size(), -1);
+    for (size_t s = 0; s < steps_.size(); ++s) {
+      for (int id : steps_[s].in)
+        if (id != kNoValue) last_use[static_cast<size_t>(id)] = static_cast<int>(s);
+      // Subgraph captures: keep everything the node's subgraphs read alive until the node runs.
+      for (const auto& a : steps_[s].node->attrs) {
+        auto keep = [&](const Graph& sg) {
+          for (const auto& c : captured_names(sg)) {
+            auto it = ids_.find(c);
+            if (it != ids_.end()) last_use[static_cast<size_t>(it->second)] = static_cast<int>(s);
+          }
+        };
+        if (a.g) keep(*a.g);
+        for (const auto& sg : a.graphs) keep(*sg);
+      }
+    }
+    std::vector<bool> pinned(names_.size(), false);
+    for (int id : outputs_) pinned[static_cast<size_t>(id)] = true;
+    for (const auto& c : constants_) pinned[static_cast<size_t>(c.first)] = true;
+    for (auto& st : steps_) st.free_after.clear();
+    for (size_t id = 0; id < names_.size(); ++id)
+      if (!pinned[id] && last_use[id] >= 0) steps_[static_cast<size_t>(last_use[id])].free_after.push_back(static_cast<int>(id));
+  }
+
+  std::vector<Tensor> run(const std::vector<Tensor>& formal_inputs, const Scope& outer) override {
+    return execute(formal_inputs, &outer, nullptr);
+  }
+
+  std::vector<Tensor> execute(const std::vector<Tensor>& formal_inputs, const Scope* outer, ValueObserver* obs) {
+    Values values(*this, outer);
+    for (const auto& [id, t] : constants_) values.v[static_cast<size_t>(id)] = t;
+    if (formal_inputs.size() < formal_inputs_.size())
+      bad_input("graph '{}' needs {} inputs, got {}", graph_.name, formal_inputs_.size(), formal_inputs.size());
+    for (size_t i = 0; i < formal_inputs_.size(); ++i) {
+      values.v[static_cast<size_t>(formal_inputs_[i])] = formal_inputs[i];
+      if (obs) obs->on_value(names_[static_cast<size_t>(formal_inputs_[i])], formal_inputs[i], nullptr);
+    }
+    for (int id : captures_) {
+      const Tensor* t = outer ? outer->lookup(names_[static_cast<size_t>(id)]) : nullptr;
+      if (!t) bad_input("graph '{}': value '{}' is not defined in any enclosing scope", graph_.name, names_[static_cast<size_t>(id)]);
+      values.v[static_cast<size_t>(id)] = *t;
+    }
+    for (auto& st : steps_) {
+      KernelContext ctx{*st.node, {}, {}, &values, threads_};
+      ctx.inputs.reserve(st.in.size());
+      for (int id : st.in) {
+        if (id == kNoValue) { ctx.inputs.push_back(nullptr); continue; }
+        const Tensor& t = values.v[static_cast<size_t>(id)];
+        if (t.empty()) bad_input("node {}: input '{}' has no value", st.node->label(), names_[static_cast<size_t>(id)]);
+        ctx.inputs.push_back(&t);
+      }
+      ctx.outputs.resize(st.out.size());
+      try {
+        st.kernel->run(ctx);
+      } catch (const Error& e) {
+        throw Error(e.kind(), fmt::format("node {}: {}", st.node->label(), e.what()));
+      } catch (const std::bad_alloc&) {
+        bad_input("node {}: out of memory", st.node->label());
+      }
+      for (size_t k = 0; k < st.out.size(); ++k) {
+        if (st.out[k] == kNoValue) continue;
+        if (ctx.outputs[k].empty()) {
+          // Optional trailing outputs may legitimately stay unset; only a reader would notice.
+          continue;
+        }
+        values.v[static_cast<size_t>(st.out[k])] = std::move(ctx.outputs[k]);
+        if (obs) obs->on_value(names_[static_cast<size_t>(st.out[k])], values.v[static_cast<size_t>(st.out[k])], st.node);
+      }
+      for (int id : st.free_after) values.v[static_cast<size_t>(id)] = Tensor();
+    }
+    std::vector<Tensor> out;
+    out.reserve(outputs_.size());
+    for (int id : outputs_) {
+      const Tensor& t = values.v[static_cast<size_t>(id)];
+      if (t.empty()) bad_input("graph '{}': output '{}' was not computed", graph_.name, names_[static_cast<size_t>(id)]);
+      out.push_back(t);
+    }
+    return out;
+  }
+
+ private:
+  struct Step {
+    const Node* node;
+    std::vector<int> in, out;
+    std::unique_ptr<Kernel> kernel;
+    std::vector<int> free_after;
+  };
+  // The live values of one execution, visible to subgraphs through Scope.
+  struct Values : Scope {
+    Values(const GraphPlan& p, const Scope* o) : plan(p), outer(o), v(p.names_.size()) {}
+    const Tensor* lookup(const std::string& name) const override {
+      auto it = plan.ids_.find(name);
+      if (it != plan.ids_.end() && !v[static_cast<size_t>(it->second)].empty()) return &v[static_cast<size_t>(it->second)];
+      return outer ? outer->lookup(name) : nullptr;
+    }
+    const GraphPlan& plan;
+    const Scope* outer;
+    std::vector<Tensor> v;
+  };
+
+  const Graph& graph_;
+  int threads_;
+  std::map<std::string, int> ids_;
+  std::vector<std::string> names_;
+  std::vector<std::pair<int, Tensor>> constants_;
+  std::vector<int> formal_inputs_, captures_, outputs_;
+  std::vector<Step> steps_;
+};
+
+Executor::Executor(const Model& model, const KernelRegistry& registry, ExecOptions opts)
+    : model_(model), threads_(opts.threads < 1 ? 1 : opts.threads) {
+  omp_set_num_threads(threads_);
+  plan_ = std::make_unique<GraphPlan>(model, model.graph, registry, threads_, std::set<std::string>{});
+  inputs_ = model.graph.runtime_inputs();
+  for (const auto& o : model.graph.outputs) output_names_.push_back(o.name);
+}
+
+Executor::~Executor() = default;
+
+std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs, ValueObserver* observer) {
+  std::vector<Tensor> formal;
+  for (const ValueInfo* vi : inputs_) {
+    auto it = inputs.find(vi->name);
+    if (it == inputs.end()) bad_input("model input '{}' was not given", vi->name);
+    check_input_matches(*vi, it->second, "input '" + vi->name + "'");
+    formal.push_back(it->second);
+  }
+  for (const auto& [name, t] : inputs) {
+    bool known = false;
+    for (const ValueInfo* vi : inputs_) known |= vi->name == name;
+    if (!known) bad_input("'{}' is not an input of the model", name);
+  }
+  return plan_->execute(formal, nullptr, observer);
+}
+
+void check_input_matches(const ValueInfo& decl, const Tensor& t, const std::string& what) {
+  if (decl.dtype != DType::Undefined && decl.dtype != t.dtype())
+    bad_input("{}: model input '{}' expects {}, got {}", what, decl.name, dtype_name(decl.dtype), dtype_name(t.dtype()));
+  if (!decl.has_shape) return;
+  if (decl.shape.size() != t.shape().size())
+    bad_input("{}: model input '{}' expects rank {}, got shape {}", what, decl.name, decl.shape.size(), shape_str(t.shape()));
+  for (size_t i = 0; i < decl.shape.size(); ++i)
+    if (decl.shape[i].value >= 0 && decl.shape[i].value != t.shape()[i]) {
+      std::string want = "[";
+      for (size_t k = 0; k < decl.shape.size(); ++k)
+        want += (k ? "," : "") + (decl.shape[k].value >= 0 ? std::to_string(decl.shape[k].value)
+                                                          : (decl.shape[k].param.empty() ? "?" : decl.shape[k].param));
+      bad_input("{}: model input '{}' expects shape {}], got {}", what, decl.name, want, shape_str(t.shape()));
+    }
+}
+
+std::vector<std::string> find_unsupported_nodes(const Model& model, const KernelRegistry& registry) {
+  std::vector<std::string> r;
+  std::function<void(const Graph&)> walk = [&](const Graph& g) {
+    for (const auto& n : g.nodes) {
+      int64_t opset = model.opset(norm_domain(n.domain));
+      if (!registry.find(n.domain, n.op_type, opset))
+        r.push_back(fmt::format("{} (op {}{}{}, opset {})", n.label(), n.domain, n.domain.empty() ? "" : ".", n.op_type, opset));
+      for (const auto& a : n.attrs) {
+        if (a.g) walk(*a.g);
+        for (const auto& sg : a.graphs) walk(*sg);
+      }
+    }
+  };
+  walk(model.graph);
+  return r;
+}
+
+}  // namespace ptq

@@ -1,0 +1,61 @@
+// Runs a Model on CPU. Built once per model (kernels created and validated up front), run once per
+// sample. Observers see every value as it is produced (MNN-style callback): calibration never adds
+// graph outputs and the executor never keeps values past their last use.
+#pragma once
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "exec/kernel.h"
+#include "onnx_io/model.h"
+
+namespace ptq {
+
+class ValueObserver {
+ public:
+  virtual ~ValueObserver() = default;
+  // Called for each runtime graph input (producer == nullptr) and each output of each top-level
+  // node, right after it is produced. The tensor must not be retained beyond the call unless copied.
+  virtual void on_value(const std::string& name, const Tensor& value, const Node* producer) = 0;
+};
+
+struct ExecOptions {
+  int threads = 1;
+};
+
+class GraphPlan;
+
+class Executor {
+ public:
+  // Throws Error(Unsupported) naming node/op/opset if any op has no kernel, Error(BadInput) for a
+  // malformed graph (undefined inputs, duplicate producers, cycles).
+  Executor(const Model& model, const KernelRegistry& registry, ExecOptions opts = {});
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // Feeds inputs by name (all runtime inputs required) and returns graph outputs in declared order.
+  std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs, ValueObserver* observer = nullptr);
+
+  const std::vector<const ValueInfo*>& inputs() const { return inputs_; }
+  const std::vector<std::string>& output_names() const { return output_names_; }
+  int threads() const { return threads_; }
+
+ private:
+  const Model& model_;
+  std::unique_ptr<GraphPlan> plan_;
+  std::vector<const ValueInfo*> inputs_;
+  std::vector<std::string> output_names_;
+  int threads_ = 1;
+};
+
+// Checks a runtime input against its declaration (dtype, rank, fixed dims); `what` names the source
+// (a file) in the error.
+void check_input_matches(const ValueInfo& decl, const Tensor& t, const std::string& what);
+
+// Lists nodes (recursively through subgraphs) whose op has no kernel, as "node (Op, domain, opset)".
+std::vector<std::string> find_unsupported_nodes(const Model& model, const KernelRegistry& registry);
+
+}  // namespace ptq

@@ -1,0 +1,8 @@
+// (in progress: kernels of this family are being written)
+#include "exec/kernels/families.h"
+
+namespace ptq::kern {
+
+void register_control_flow(KernelRegistry&) {}
+
+}  // namespace ptq::kern
