@@ -10,3 +10,6 @@ find_package(nlohmann_json REQUIRED)
 # libzip's CMake config needs libzip-tools binaries; pkg-config is enough.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
+# Image decoding for image calibration folders (src/data).
+pkg_check_modules(LIBPNG REQUIRED IMPORTED_TARGET libpng)
+pkg_check_modules(LIBJPEG REQUIRED IMPORTED_TARGET libjpeg)

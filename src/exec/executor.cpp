@@ -72,10 +72,11 @@ class GraphPlan : public SubgraphExec {
       std::string more = unsupported_list.size() > 1 ? fmt::format(" (and {} more unsupported node(s))", unsupported_list.size() - 1) : "";
       unsupported("no kernel for node {}{}", unsupported_list[0], more);
     }
+    // Output slots first: a subgraph may return an outer-scope value directly (no producing node).
+    for (const auto& o : g.outputs) outputs_.push_back(slot(o.name));
     // Captured outer values get slots too.
     for (const auto& [name, id] : ids_)
       if (!defined.count(name)) captures_.push_back(id);
-    for (const auto& o : g.outputs) outputs_.push_back(slot(o.name));
 
     // Free each value after its last reader, except graph outputs and constants.
     std::vector<int> last_use(names_.size(), -1);

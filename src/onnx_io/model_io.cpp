@@ -4,6 +4,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
+#include <onnx/version_converter/convert.h>
 #include <onnx/onnx_pb.h>
 
 #include <climits>
@@ -340,6 +341,20 @@ std::string serialize_tensor_pb(const Tensor& t, const std::string& name) {
   onnx::TensorProto p;
   tensor_to_proto(t, name, &p);
   return p.SerializeAsString();
+}
+
+Model convert_opset(const Model& model, int64_t target_opset) {
+  onnx::ModelProto p;
+  model_to_proto(model, &p, nullptr);
+  onnx::ModelProto converted;
+  try {
+    converted = onnx::version_conversion::ConvertVersion(p, static_cast<int>(target_opset));
+  } catch (const std::exception& e) {
+    unsupported("cannot convert the model from opset {} to {}: {}", model.opset(), target_opset, e.what());
+  }
+  Model m = model_from_proto(converted, nullptr);
+  m.metadata = model.metadata;
+  return m;
 }
 
 std::string check_model(const Model& model, bool full_check) {

@@ -34,6 +34,10 @@ Tensor load_tensor_pb(const std::string& path, std::string* name_out = nullptr);
 Tensor parse_tensor_pb(const std::string& bytes, const std::string& what, std::string* name_out = nullptr);
 std::string serialize_tensor_pb(const Tensor& t, const std::string& name);
 
+// Converts the default-domain opset with ONNX's version converter (adapts ops whose signature
+// changed, e.g. Squeeze axes attribute -> input at 13). Throws Error(Unsupported) when ONNX cannot.
+Model convert_opset(const Model& model, int64_t target_opset);
+
 // Runs ONNX's own checker (full_check adds shape inference). Returns "" when it passes, else the
 // checker's message. Models with opsets newer than the linked ONNX (e.g. 21) cannot be checked.
 std::string check_model(const Model& model, bool full_check = false);

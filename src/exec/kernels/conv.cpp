@@ -1,8 +1,219 @@
-// (in progress: kernels of this family are being written)
+// Conv (float32, 1-D/2-D/3-D, groups incl. depthwise, strides, dilations, pads, auto_pad, bias) on
+// oneDNN convolution primitives, plus the window geometry shared with ConvTranspose and the pools.
+//
+// Tensors in the executor are plain NCHW. The primitive gets `format_tag::any` descriptors (it
+// picks blocked / NHWC layouts); src and dst are reordered around it. Plain-layout primitives fall
+// back to slow gemm paths (20x slower for depthwise), the reorders cost a few percent.
+#include <algorithm>
+
+#include "exec/kernels/conv_common.h"
+#include "exec/kernels/dnnl_util.h"
 #include "exec/kernels/families.h"
 
 namespace ptq::kern {
 
-void register_conv_pool(KernelRegistry&) {}
+using dnnl::memory;
+
+AutoPad parse_auto_pad(const Node& node) {
+  std::string s = node.attr_string("auto_pad", "NOTSET");
+  if (s == "NOTSET" || s.empty()) return AutoPad::NotSet;
+  if (s == "SAME_UPPER") return AutoPad::SameUpper;
+  if (s == "SAME_LOWER") return AutoPad::SameLower;
+  if (s == "VALID") return AutoPad::Valid;
+  bad_input("node {}: unknown auto_pad '{}'", node.label(), s);
+}
+
+WindowAttrs parse_window_attrs(const Node& node) {
+  WindowAttrs a;
+  a.kernel_shape = node.attr_ints("kernel_shape");
+  a.strides = node.attr_ints("strides");
+  a.dilations = node.attr_ints("dilations");
+  a.pads = node.attr_ints("pads");
+  a.auto_pad = parse_auto_pad(node);
+  a.ceil_mode = node.attr_int("ceil_mode", 0) != 0;
+  for (int64_t v : a.kernel_shape)
+    if (v < 1) bad_input("node {}: kernel_shape values must be >= 1", node.label());
+  for (int64_t v : a.strides)
+    if (v < 1) bad_input("node {}: strides must be >= 1", node.label());
+  for (int64_t v : a.dilations)
+    if (v < 1) bad_input("node {}: dilations must be >= 1", node.label());
+  for (int64_t v : a.pads)
+    if (v < 0) bad_input("node {}: pads must be >= 0", node.label());
+  return a;
+}
+
+std::vector<WindowAxis> window_geometry(const WindowAttrs& a, const Shape& x_shape, const std::vector<int64_t>& kernel,
+                                        const Node& node) {
+  if (x_shape.size() < 3) bad_input("node {}: input must have rank >= 3, got {}", node.label(), shape_str(x_shape));
+  size_t n = x_shape.size() - 2;
+  auto check = [&](const std::vector<int64_t>& v, size_t want, const char* what) {
+    if (!v.empty() && v.size() != want)
+      bad_input("node {}: {} has {} values, expected {} for input {}", node.label(), what, v.size(), want,
+                shape_str(x_shape));
+  };
+  check(kernel, n, "kernel_shape");
+  if (kernel.empty()) bad_input("node {}: kernel_shape is required", node.label());
+  check(a.strides, n, "strides");
+  check(a.dilations, n, "dilations");
+  check(a.pads, 2 * n, "pads");
+  std::vector<WindowAxis> axes(n);
+  for (size_t i = 0; i < n; ++i) {
+    WindowAxis& ax = axes[i];
+    ax.in = x_shape[i + 2];
+    ax.kernel = kernel[i];
+    ax.stride = a.strides.empty() ? 1 : a.strides[i];
+    ax.dilation = a.dilations.empty() ? 1 : a.dilations[i];
+    int64_t ext = ax.extent();
+    switch (a.auto_pad) {
+      case AutoPad::NotSet: {
+        ax.pad_begin = a.pads.empty() ? 0 : a.pads[i];
+        ax.pad_end = a.pads.empty() ? 0 : a.pads[i + n];
+        int64_t span = ax.in + ax.pad_begin + ax.pad_end - ext;
+        if (span < 0) break;
+        if (a.ceil_mode) {
+          ax.out = (span + ax.stride - 1) / ax.stride + 1;
+          // A last window starting in the end padding is dropped (PyTorch / current ONNX rule).
+          if ((ax.out - 1) * ax.stride >= ax.in + ax.pad_begin) --ax.out;
+        } else {
+          ax.out = span / ax.stride + 1;
+        }
+        break;
+      }
+      case AutoPad::Valid:
+        ax.out = ax.in >= ext ? (ax.in - ext) / ax.stride + 1 : 0;
+        break;
+      case AutoPad::SameUpper:
+      case AutoPad::SameLower: {
+        ax.out = (ax.in + ax.stride - 1) / ax.stride;
+        int64_t total = std::max<int64_t>(0, (ax.out - 1) * ax.stride + ext - ax.in);
+        ax.pad_begin = a.auto_pad == AutoPad::SameUpper ? total / 2 : total - total / 2;
+        ax.pad_end = total - ax.pad_begin;
+        break;
+      }
+    }
+    if (ax.in + ax.pad_begin + ax.pad_end < ext || ax.out < 1)
+      bad_input("node {}: window extent {} does not fit input {} with pads", node.label(), ext, shape_str(x_shape));
+  }
+  return axes;
+}
+
+WeightedConvKernel::WeightedConvKernel(const KernelInit& init, const char* op)
+    : op_(op), attrs_(parse_window_attrs(init.node)) {
+  group_ = init.node.attr_int("group", 1);
+  if (group_ < 1) bad_input("node {}: group must be >= 1", init.node.label());
+  if (const Tensor* w = init.constant(1)) const_w_ = *w;
+  if (const Tensor* b = init.constant(2)) const_b_ = *b;
+  for (const Tensor* t : {&const_w_, &const_b_})
+    if (!t->empty() && t->dtype() != DType::Float32)
+      unsupported("node {}: {} supports float32 only (got {})", init.node.label(), op_, dtype_name(t->dtype()));
+}
+
+WeightedConvKernel::Operands WeightedConvKernel::operands(const KernelContext& ctx) const {
+  const Tensor& x = ctx.in(0);
+  const Tensor& w = const_w_.empty() ? ctx.in(1) : const_w_;
+  const Tensor* b = !const_b_.empty() ? &const_b_ : (ctx.has_input(2) ? ctx.inputs[2] : nullptr);
+  for (const Tensor* t : {&x, &w, b})
+    if (t && t->dtype() != DType::Float32) unsupported("{} supports float32 only (got {})", op_, dtype_name(t->dtype()));
+  if (x.rank() < 3 || w.rank() != x.rank())
+    bad_input("{}: weights {} do not match input {}", op_, shape_str(w.shape()), shape_str(x.shape()));
+  if (!attrs_.kernel_shape.empty() && !std::equal(attrs_.kernel_shape.begin(), attrs_.kernel_shape.end(),
+                                                   w.shape().begin() + 2, w.shape().end()))
+    bad_input("{}: kernel_shape does not match weights {}", op_, shape_str(w.shape()));
+  return {x, w, b};
+}
+
+std::vector<int64_t> WeightedConvKernel::plan_key(const Operands& o) {
+  std::vector<int64_t> key(o.x.shape());
+  key.insert(key.end(), o.w.shape().begin(), o.w.shape().end());
+  key.push_back(o.b ? 1 : 0);
+  return key;
+}
+
+void WeightedConvKernel::run_plan(DnnlWeightedPlan& plan, bool fresh, const Operands& o, Tensor& y) const {
+  try {
+    if (const_w_.empty() || fresh) plan.set_weights(o.w.data<float>());
+    plan.run(o.x.data<float>(), o.b ? o.b->data<float>() : nullptr, y.data<float>());
+  } catch (const dnnl::error& e) {
+    rethrow_dnnl(op_, e);
+  }
+}
+
+namespace {
+
+// Conv: X (N, C, spatial...), W (M, C/group, k...), optional B (M).
+class ConvKernel final : public WeightedConvKernel {
+ public:
+  explicit ConvKernel(const KernelInit& init) : WeightedConvKernel(init, "Conv") {}
+
+  void run(KernelContext& ctx) override {
+    Operands o = operands(ctx);
+    const Shape& xs = o.x.shape();
+    const Shape& ws = o.w.shape();
+    int64_t m = ws[0], c = xs[1];
+    if (m % group_ != 0 || c != ws[1] * group_)
+      bad_input("Conv: input channels {} / output channels {} do not fit weights {} with group {}", c, m,
+                shape_str(ws), group_);
+    if (o.b && o.b->numel() != m) bad_input("Conv: bias has {} values, expected {}", o.b->numel(), m);
+    auto axes = window_geometry(attrs_, xs, std::vector<int64_t>(ws.begin() + 2, ws.end()), ctx.node);
+    Shape ys{xs[0], m};
+    for (const auto& ax : axes) ys.push_back(ax.out);
+    Tensor y(DType::Float32, ys);
+    if (y.numel() > 0 && o.x.numel() > 0) {
+      bool fresh = false;
+      auto& plan = plans_.get(plan_key(o), [&] {
+        fresh = true;
+        return make_plan(xs, ws, ys, axes, o.b != nullptr);
+      });
+      run_plan(plan, fresh, o, y);
+    }
+    ctx.outputs[0] = y;
+  }
+
+ private:
+  std::unique_ptr<DnnlWeightedPlan> make_plan(const Shape& xs, const Shape& ws, const Shape& ys,
+                                              const std::vector<WindowAxis>& axes, bool has_bias) {
+    memory::dims src = to_dnnl_dims(xs), dst = to_dnnl_dims(ys), wei;
+    if (group_ > 1) wei = {group_, ws[0] / group_};
+    wei.insert(wei.end(), ws.begin() + (group_ > 1 ? 1 : 0), ws.end());
+    memory::dims strides, dil, pl, pr;
+    for (const auto& ax : axes) {
+      strides.push_back(ax.stride);
+      dil.push_back(ax.dilation - 1);
+      pl.push_back(ax.pad_begin);
+      pr.push_back(ax.pad_end);
+    }
+    DnnlWeightedPlan::Descs d;
+    d.src_plain = plain_f32_desc(src);
+    d.weights_plain = plain_f32_desc(wei);
+    d.dst_plain = plain_f32_desc(dst);
+    try {
+      using cf = dnnl::convolution_forward;
+      auto pk = dnnl::prop_kind::forward_inference;
+      auto alg = dnnl::algorithm::convolution_direct;
+      auto s = any_f32_desc(src), w = any_f32_desc(wei), y = any_f32_desc(dst);
+      cf::desc desc = has_bias ? cf::desc(pk, alg, s, w, plain_f32_desc({ws[0]}), y, strides, dil, pl, pr)
+                               : cf::desc(pk, alg, s, w, y, strides, dil, pl, pr);
+      cf::primitive_desc pd(desc, env_.engine);
+      d.src = pd.src_desc();
+      d.weights = pd.weights_desc();
+      d.dst = pd.dst_desc();
+      if (has_bias) d.bias = pd.bias_desc();
+      return std::make_unique<DnnlWeightedPlan>(env_, cf(pd), d);
+    } catch (const dnnl::error& e) {
+      rethrow_dnnl("Conv", e);
+    }
+  }
+};
+
+}  // namespace
+
+void register_conv_pool(KernelRegistry& r) {
+  auto conv = [](const KernelInit& init) -> std::unique_ptr<Kernel> { return std::make_unique<ConvKernel>(init); };
+  // Opset 1 and 11 differ only in documentation (auto_pad / kernel_shape defaults are the same).
+  r.add("", "Conv", 1, 10, conv);
+  r.add("", "Conv", 11, kMaxOpset, conv);
+  register_conv_transpose(r);
+  register_pool(r);
+}
 
 }  // namespace ptq::kern

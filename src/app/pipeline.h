@@ -1,0 +1,41 @@
+// The main job: load -> prepare -> calibrate -> quantize -> save -> evaluate -> report.
+// The CLI is a thin layer over this; errors are thrown as ptq::Error, never exit()ed.
+#pragma once
+#include <functional>
+#include <string>
+
+#include "quant/options.h"
+#include "report/report.h"
+
+namespace ptq {
+
+struct QuantizeJob {
+  std::string model_path;
+  std::string calib_dir;
+  std::string output_path;   // "" = <model dir>/<stem>.<weight type>.onnx
+  std::string report_path;   // "" = <output stem>.report.json
+  std::string eval_dir;      // "" = the calibration set
+  std::string labels_path;   // optional .npy of integer class ids, one per evaluation row
+  size_t max_samples = 0;    // 0 = all
+  int threads = 1;
+  bool force = false;        // overwrite existing outputs
+  bool evaluate = true;
+  QuantOptions qopts;
+};
+
+// Progress and log lines for the caller to render (progress bar on a TTY, plain lines in CI).
+class JobObserver {
+ public:
+  virtual ~JobObserver() = default;
+  virtual void phase(const std::string& name, size_t total) = 0;  // a new phase with `total` steps
+  virtual void step(size_t done) = 0;                             // steps done in the current phase
+  virtual void info(const std::string& msg) = 0;
+};
+
+std::string default_output_path(const std::string& model_path, const QuantOptions& o);
+std::string default_report_path(const std::string& output_path);
+
+// Runs the job; returns the report (also written to report_path as JSON).
+Report run_quantize_job(const QuantizeJob& job, JobObserver* obs);
+
+}  // namespace ptq

@@ -1,0 +1,31 @@
+// Shared matrix-multiply helpers of the gemm family (gemm.cpp) used by MatMul, Gemm and Einsum,
+// plus the registration hooks of norm.cpp and einsum.cpp (called from register_gemm_norm).
+#pragma once
+#include <cstdint>
+
+#include "core/tensor.h"
+#include "exec/kernel.h"
+
+namespace ptq::kern {
+
+// Row-major C[M,N] = alpha * op(A) * op(B) + beta * C, op = transpose when ta/tb. lda/ldb/ldc are
+// the row strides of A, B, C as stored. float32 goes to oneDNN (except the gemv shapes whose
+// oneDNN result depends on the thread count); other types use a plain loop. Results never depend
+// on the thread count. Must not be called from inside an OpenMP parallel region.
+template <typename T>
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb,
+          T beta, T* C, int64_t ldc);
+
+// numpy.matmul of two tensors of the same dtype (float32, float64, int32, int64, uint32, uint64):
+// 1-D operands get a dimension prepended (a) / appended (b) and removed again; batch dimensions
+// broadcast. `what` names the node in errors.
+Tensor matmul(const Tensor& a, const Tensor& b, const std::string& what);
+
+// Batched product of 3-D tensors of one dtype: a is [B, M, K] ([B, K, M] when ta), b is [B, K, N]
+// ([B, N, K] when tb); returns [B, M, N].
+Tensor batched_matmul(const Tensor& a, const Tensor& b, bool ta, bool tb, const std::string& what);
+
+void register_norm(KernelRegistry& r);    // norm.cpp: BatchNormalization, InstanceNormalization, LayerNormalization, ...
+void register_einsum(KernelRegistry& r);  // einsum.cpp: Einsum
+
+}  // namespace ptq::kern

@@ -1,0 +1,43 @@
+// Phase one (build_plan: rules mark tensors) and phase two (rewrite_qdq: emit Q/DQ) of
+// quantization, plus the summary the report needs.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "calib/tensor_stats.h"
+#include "onnx_io/model.h"
+#include "quant/op_rules.h"
+#include "quant/options.h"
+#include "quant/plan.h"
+#include "quant/qparams.h"
+
+namespace ptq {
+
+// Runs every node's rule (to a fixed point, so data-movement ops see their producers' marks).
+// Nodes excluded by options or without a rule are recorded as float with a reason.
+QuantPlan build_plan(const Model& model, const QuantOptions& opts, const std::map<std::string, DType>& dtypes,
+                     const RuleRegistry& rules);
+
+struct QuantizedTensorInfo {
+  std::string name;
+  std::string kind;  // "activation", "weight", "bias", "constant"
+  Range range;       // calibration range (activations) or value range (weights, per-tensor view)
+  std::vector<float> scales;
+  std::vector<int32_t> zero_points;
+  int64_t axis = -1;
+  DType type = DType::Undefined;
+};
+
+struct QuantizeSummary {
+  std::vector<QuantizedTensorInfo> tensors;
+  std::vector<FloatNode> float_nodes;
+  int64_t opset_before = 0, opset_after = 0;
+  size_t q_nodes = 0, dq_nodes = 0;
+};
+
+// Emits the QDQ model. `stats` holds the calibration statistics of activations.
+Model rewrite_qdq(const Model& model, const QuantPlan& plan, const std::map<std::string, TensorStats>& stats,
+                  const QuantOptions& opts, QuantizeSummary* summary);
+
+}  // namespace ptq

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs the whole test suite (unit, conformance, end-to-end with ONNX Runtime).
+# --sanitize additionally builds and runs the suite under AddressSanitizer + UBSan.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+sanitize=0
+for a in "$@"; do [ "$a" = "--sanitize" ] && sanitize=1; done
+"$repo/tools/setup.sh" "$repo/build"
+(cd "$repo/build" && ctest --output-on-failure -j2)
+if [ "$sanitize" = 1 ]; then
+  "$repo/tools/setup.sh" "$repo/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPTQ_SANITIZE=ON
+  (cd "$repo/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j2 -LE slow)
+fi
