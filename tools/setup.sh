@@ -9,7 +9,7 @@ shift || true
 pkgs=(build-essential cmake ninja-build pkg-config
       libonnx-dev libprotobuf-dev protobuf-compiler libcli11-dev libspdlog-dev libfmt-dev catch2
       libdnnl-dev ocl-icd-opencl-dev libzip-dev nlohmann-json3-dev libstb-dev libpng-dev libjpeg-dev
-      nodejs npm libonnx-testdata dataset-fashion-mnist python3-numpy)
+      nodejs npm libonnx-testdata dataset-fashion-mnist python3-numpy ${PTQ_EXTRA_PACKAGES:-})
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -119,7 +119,7 @@ Report run_quantize_job(const QuantizeJob& job, JobObserver* observer) {
   SourceOptions so;
   so.max_samples = job.max_samples;
   auto src = SampleSource::open(job.calib_dir, exec.inputs(), so);
-  StatsCollector collector;
+  StatsCollector collector({job.qopts.histogram_bins, job.threads});
   auto t0 = std::chrono::steady_clock::now();
   obs.phase("calibrate", src->size());
   for (size_t i = 0; i < src->size(); ++i) {

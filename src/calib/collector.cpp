@@ -4,10 +4,16 @@
 
 namespace ptq {
 
+StatsCollector::StatsCollector(StatsOptions opts) : opts_(opts) {
+  Histogram check(opts.bins);  // validates the bin count up front (Error(Usage))
+  data_.bins = opts.bins;
+}
+
 void StatsCollector::on_value(const std::string& name, const Tensor& value, const Node* producer) {
-  dtypes_[name] = value.dtype();
+  data_.dtypes[name] = value.dtype();
   if (value.dtype() != DType::Float32) return;
-  int64_t bad = stats_[name].update(value.data<float>(), value.numel());
+  TensorStats& st = data_.tensors.try_emplace(name, opts_.bins).first->second;
+  int64_t bad = st.update(value.data<float>(), value.numel(), opts_.threads);
   if (bad >= 0) {
     float v = value.data<float>()[bad];
     std::string where = producer ? " (output of node " + producer->label() + ")" : " (model input)";

@@ -35,7 +35,9 @@ Runner add_quantize_options(CLI::App& app, const GlobalFlags& flags) {
   app.add_option("--block-size", a->job.qopts.block_size, "block size for --scheme per-block")->check(CLI::IsMember({16, 32, 64, 128, 256}));
   app.add_option("--activation-type", a->activation_type, "activation type")->check(CLI::IsMember({"uint8", "int8"}));
   app.add_option("--weight-type", a->weight_type, "weight type")->check(CLI::IsMember({"int8", "uint8"}));
-  app.add_option("--method", a->method, "calibration method")->check(CLI::IsMember({"minmax"}));
+  app.add_option("--method", a->method, "calibration method")->check(CLI::IsMember({"minmax", "percentile", "kl", "entropy", "mse"}));
+  app.add_option("--percentile", a->job.qopts.percentile, "percentile for --method percentile (default 99.99)")->check(CLI::Range(50.0, 100.0));
+  app.add_option("--bins", a->job.qopts.histogram_bins, "calibration histogram bins per tensor (default 2048)")->check(CLI::Range(kMinBins, kMaxBins));
   app.add_flag("--symmetric-activations", a->symmetric_activations, "symmetric activation ranges (zero point 0 / 128)");
   app.add_option("--exclude-nodes", a->exclude_nodes, "node names to keep in float");
   app.add_option("--exclude-op-types", a->exclude_op_types, "op types to keep in float");

@@ -195,7 +195,7 @@ void attr_to_proto(const Attribute& a, onnx::AttributeProto* p, ExternalWriter* 
 }
 
 void graph_to_proto(const Graph& g, onnx::GraphProto* p, ExternalWriter* ext) {
-  p->set_name(g.name);
+  p->set_name(g.name.empty() ? std::string("graph") : g.name);  // the ONNX checker requires a name
   for (const auto& n : g.nodes) {
     auto* np = p->add_node();
     np->set_name(n.name);

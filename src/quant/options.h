@@ -23,6 +23,8 @@ struct QuantOptions {
   bool activation_symmetric = false;
   bool weight_symmetric = true;
   CalibMethod method = CalibMethod::MinMax;
+  double percentile = kDefaultPercentile;  // --method percentile
+  int histogram_bins = kDefaultBins;       // calibration histogram bins per tensor
   std::set<std::string> exclude_nodes;     // node names kept in float
   std::set<std::string> exclude_op_types;  // op types kept in float
 };

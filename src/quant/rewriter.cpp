@@ -51,7 +51,8 @@ struct Rewriter {
       auto it = stats.find(t);
       if (it == stats.end() || it->second.empty()) continue;
       std::string gname = plan.group_of(t);
-      Range chosen = choose_range(it->second, opts.method);
+      RangeRequest req{opts.method, opts.percentile, opts.activation_type, opts.activation_symmetric};
+      Range chosen = choose_range(it->second, req);
       auto [gi, fresh] = r.emplace(gname, chosen);
       if (!fresh) {
         gi->second.lo = std::min(gi->second.lo, chosen.lo);

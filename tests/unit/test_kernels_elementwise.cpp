@@ -204,9 +204,9 @@ TEST_CASE("Cast converts like numpy", "[elementwise]") {
   CHECK(bb[0] == 0x3ef6);
   CHECK(bb[1] == 0x3f80);
   auto bff = values<float>(run_single_node("Cast", {bf[0]}, to(DType::Float32), 13)[0]);
-  uint32_t back;
-  std::memcpy(&back, &bff[0], 4);
-  CHECK(back == 0x3ef60000u);
+  uint32_t back_bits;
+  std::memcpy(&back_bits, &bff[0], 4);
+  CHECK(back_bits == 0x3ef60000u);
 
   // CastLike takes the type of its second input; casting to the same type aliases.
   auto cl = run_single_node("CastLike", {x, Tensor::scalar<int32_t>(0)}, {}, 15);
@@ -267,4 +267,19 @@ TEST_CASE("Dropout and Identity pass the input through", "[elementwise]") {
   require_close(out[1], {1, 1, 1});
   REQUIRE_THROWS_AS(run_single_node("Dropout", {x, Tensor::scalar<float>(0.5f), Tensor::scalar<bool>(true)}, {}, 13), Error);
   require_close(run_single_node("Identity", {x}, {}, 13)[0], {1, -2, 3});
+}
+
+TEST_CASE("Opset <= 6 binary ops use the legacy broadcast attributes", "[elementwise]") {
+  auto a = Tensor::from_vector<float>({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, {2, 3, 2});
+  auto b = Tensor::from_vector<float>({100, 200, 300}, {3});
+  auto bc = std::vector<Attribute>{Attribute::make_int("broadcast", 1), Attribute::make_int("axis", 1)};
+  require_close(run_single_node("Add", {a, b}, bc, 6)[0], {101, 102, 203, 204, 305, 306, 107, 108, 209, 210, 311, 312});
+  auto suffix = Tensor::from_vector<float>({10, 20}, {2});
+  require_close(run_single_node("Mul", {a, suffix}, {Attribute::make_int("broadcast", 1)}, 6)[0],
+                {10, 40, 30, 80, 50, 120, 70, 160, 90, 200, 110, 240});
+  REQUIRE_THROWS_AS(run_single_node("Add", {a, suffix}, {}, 6), Error);  // broadcast=0 needs equal shapes
+  // PRelu-6 with a per-channel 1-D slope.
+  auto x = Tensor::from_vector<float>({-1, 1, -2, 2, -3, 3}, {1, 3, 2});
+  auto slope = Tensor::from_vector<float>({0.1f, 0.2f, 0.3f}, {3});
+  require_close(run_single_node("PRelu", {x, slope}, {}, 6, 1, {1})[0], {-0.1f, 1, -0.4f, 2, -0.9f, 3});
 }

@@ -241,3 +241,19 @@ TEST_CASE("Shape, Size, Constant, ConstantOfShape, Range, NonZero, Trilu", "[sha
   Tensor tl = run1("Trilu", {iota<int32_t>({3, 3}, 1), Tensor::scalar<int64_t>(-1)}, {Attribute::make_int("upper", 0)}, 14);
   CHECK(values<int32_t>(tl) == std::vector<int32_t>{0, 0, 0, 4, 0, 0, 7, 8, 0});
 }
+
+TEST_CASE("ScatterElements, Compress, EyeLike, OneHot", "[shape]") {
+  Tensor x = iota<float>({2, 3});
+  Tensor se = run1("ScatterElements", {x, Tensor::from_vector<int64_t>({-1, 0}, {1, 2}), Tensor::from_vector<float>({10, 20}, {1, 2})},
+                   {Attribute::make_int("axis", 0)}, 13);
+  require_close(se, {0, 20, 2, 10, 4, 5});
+  Tensor cond = Tensor::from_vector<bool>({false, true, true}, {3});
+  require_close(run1("Compress", {x, cond}, {Attribute::make_int("axis", 1)}, 13), {1, 2, 4, 5});
+  require_close(run1("Compress", {x, cond}, {}, 13), {1, 2});
+  Tensor eye = run1("EyeLike", {Tensor(DType::Int32, {2, 3})}, {Attribute::make_int("k", 1)}, 13);
+  CHECK(values<int32_t>(eye) == std::vector<int32_t>{0, 1, 0, 0, 0, 1});
+  Tensor oh = run1("OneHot", {i64({1, -1}), Tensor::scalar<int64_t>(3), Tensor::from_vector<float>({0, 5}, {2})},
+                   {Attribute::make_int("axis", 0)}, 13);
+  CHECK(oh.shape() == Shape{3, 2});
+  require_close(oh, {0, 0, 5, 0, 0, 5});
+}

@@ -172,9 +172,11 @@ class ConvKernel final : public WeightedConvKernel {
  private:
   std::unique_ptr<DnnlWeightedPlan> make_plan(const Shape& xs, const Shape& ws, const Shape& ys,
                                               const std::vector<WindowAxis>& axes, bool has_bias) {
-    memory::dims src = to_dnnl_dims(xs), dst = to_dnnl_dims(ys), wei;
-    if (group_ > 1) wei = {group_, ws[0] / group_};
-    wei.insert(wei.end(), ws.begin() + (group_ > 1 ? 1 : 0), ws.end());
+    memory::dims src = to_dnnl_dims(xs), dst = to_dnnl_dims(ys), wei = to_dnnl_dims(ws);
+    if (group_ > 1) {  // (M, C/g, k...) is (g, M/g, C/g, k...) in the same memory
+      wei[0] /= group_;
+      wei.insert(wei.begin(), group_);
+    }
     memory::dims strides, dil, pl, pr;
     for (const auto& ax : axes) {
       strides.push_back(ax.stride);

@@ -3,6 +3,7 @@
 // Div/Mod truncate toward zero like C (Mod follows the divisor's sign unless fmod=1), and a zero
 // divisor gives 0 instead of trapping.
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include "exec/kernels/elementwise_impl.h"
@@ -82,7 +83,17 @@ struct PowOp {
   A operator()(A a, B b) const {
     if constexpr (std::is_same_v<A, float> && std::is_same_v<B, float>) return std::pow(a, b);
     else if constexpr (std::is_integral_v<A> && std::is_integral_v<B>) return int_pow(a, b);
-    else return static_cast<A>(std::pow(static_cast<double>(a), static_cast<double>(b)));
+    else return from_double<A>(std::pow(static_cast<double>(a), static_cast<double>(b)));
+  }
+  // Truncates like numpy's astype; values the integer type cannot hold give its minimum (x86).
+  template <class A>
+  static A from_double(double r) {
+    if constexpr (std::is_integral_v<A>) {
+      constexpr double lo = static_cast<double>(std::numeric_limits<A>::min());
+      return r >= lo && r < -lo ? static_cast<A>(r) : std::numeric_limits<A>::min();
+    } else {
+      return static_cast<A>(r);
+    }
   }
 };
 

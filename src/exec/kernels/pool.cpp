@@ -46,13 +46,16 @@ std::vector<Taps> axis_taps(const WindowAxis& ax) {
 
 // Direct pooling over N*C planes and up to 3 spatial axes (leading axes padded with size 1).
 // Each output element is computed by one thread in a fixed order: thread-count independent.
-template <typename T>
-void pool_direct(const T* x, T* y, int64_t* indices, int64_t planes, std::vector<WindowAxis> axes, const PoolOpts& o) {
+template <typename T, PoolKind K, bool kIndices>
+void pool_direct_impl(const T* x, T* y, int64_t* indices, int64_t planes, std::vector<WindowAxis> axes,
+                      const PoolOpts& o) {
   while (axes.size() < 3) axes.insert(axes.begin(), WindowAxis{});
-  std::vector<Taps> taps[3] = {axis_taps(axes[0]), axis_taps(axes[1]), axis_taps(axes[2])};
+  const std::vector<Taps> taps[3] = {axis_taps(axes[0]), axis_taps(axes[1]), axis_taps(axes[2])};
   const WindowAxis &a0 = axes[0], &a1 = axes[1], &a2 = axes[2];
   const int64_t in_sp = a0.in * a1.in * a2.in, out_sp = a0.out * a1.out * a2.out;
   const int64_t work = planes * out_sp * a0.kernel * a1.kernel * a2.kernel;
+  const bool col = o.column_major, incl = o.count_include_pad;
+  const double p = o.p;
 #pragma omp parallel for schedule(static) if (work > 65536)
   for (int64_t plane = 0; plane < planes; ++plane) {
     const T* xp = x + plane * in_sp;
@@ -68,37 +71,41 @@ void pool_direct(const T* x, T* y, int64_t* indices, int64_t planes, std::vector
           const int64_t s2 = o2 * a2.stride - a2.pad_begin;
           double acc = 0;
           T best = std::numeric_limits<T>::lowest();
-          int64_t best_at = -1;
+          int64_t best_at = 0;
           for (int64_t k0 = t0.lo; k0 < t0.hi; ++k0) {
             const int64_t i0 = s0 + k0 * a0.dilation;
             for (int64_t k1 = t1.lo; k1 < t1.hi; ++k1) {
               const int64_t i1 = s1 + k1 * a1.dilation;
-              const T* row = xp + (i0 * a1.in + i1) * a2.in;
+              const T* row = xp + (i0 * a1.in + i1) * a2.in + s2;
               for (int64_t k2 = t2.lo; k2 < t2.hi; ++k2) {
-                const int64_t i2 = s2 + k2 * a2.dilation;
-                const T v = row[i2];
-                if (o.kind == PoolKind::Max) {
-                  if (v > best || best_at < 0) {
-                    best = v;
-                    best_at = o.column_major ? i0 + a0.in * (i1 + a1.in * i2) : (i0 * a1.in + i1) * a2.in + i2;
+                const T v = row[k2 * a2.dilation];
+                if constexpr (K == PoolKind::Max) {
+                  if constexpr (kIndices) {
+                    if (v > best) {
+                      best = v;
+                      const int64_t i2 = s2 + k2 * a2.dilation;
+                      best_at = col ? i0 + a0.in * (i1 + a1.in * i2) : (i0 * a1.in + i1) * a2.in + i2;
+                    }
+                  } else {
+                    best = v > best ? v : best;
                   }
-                } else if (o.kind == PoolKind::Avg) {
+                } else if constexpr (K == PoolKind::Avg) {
                   acc += static_cast<double>(v);
                 } else {
-                  acc += std::pow(std::fabs(static_cast<double>(v)), o.p);
+                  const double a = std::fabs(static_cast<double>(v));
+                  acc += p == 2 ? a * a : std::pow(a, p);
                 }
               }
             }
           }
-          if (o.kind == PoolKind::Max) {
+          if constexpr (K == PoolKind::Max) {
             y[yi] = best;
-            if (indices) indices[yi] = plane * in_sp + std::max<int64_t>(best_at, 0);
-          } else if (o.kind == PoolKind::Avg) {
-            int64_t n = o.count_include_pad ? t0.incl * t1.incl * t2.incl
-                                            : (t0.hi - t0.lo) * (t1.hi - t1.lo) * (t2.hi - t2.lo);
+            if constexpr (kIndices) indices[yi] = plane * in_sp + best_at;
+          } else if constexpr (K == PoolKind::Avg) {
+            const int64_t n = incl ? t0.incl * t1.incl * t2.incl : (t0.hi - t0.lo) * (t1.hi - t1.lo) * (t2.hi - t2.lo);
             y[yi] = static_cast<T>(acc / static_cast<double>(n));
           } else {
-            y[yi] = static_cast<T>(std::pow(acc, 1.0 / o.p));
+            y[yi] = static_cast<T>(p == 2 ? std::sqrt(acc) : std::pow(acc, 1.0 / p));
           }
         }
       }
@@ -106,8 +113,24 @@ void pool_direct(const T* x, T* y, int64_t* indices, int64_t planes, std::vector
   }
 }
 
+template <typename T>
+void pool_direct(const T* x, T* y, int64_t* indices, int64_t planes, const std::vector<WindowAxis>& axes,
+                 const PoolOpts& o) {
+  switch (o.kind) {
+    case PoolKind::Max:
+      if (indices) return pool_direct_impl<T, PoolKind::Max, true>(x, y, indices, planes, axes, o);
+      return pool_direct_impl<T, PoolKind::Max, false>(x, y, nullptr, planes, axes, o);
+    case PoolKind::Avg:
+      return pool_direct_impl<T, PoolKind::Avg, false>(x, y, nullptr, planes, axes, o);
+    case PoolKind::Lp:
+      return pool_direct_impl<T, PoolKind::Lp, false>(x, y, nullptr, planes, axes, o);
+  }
+}
+
 // oneDNN pooling on plain float tensors; ok == false when oneDNN has no implementation (cached
 // too, so the direct loop is chosen without retrying every run).
+// (Plain layouts are fine here: oneDNN picks its jit pooling for NCHW, and measured reorders to a
+// channel-blocked layout around it cost more than they save.)
 struct DnnlPoolPlan {
   bool ok = false;
   dnnl::primitive prim;

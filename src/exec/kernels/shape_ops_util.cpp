@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "exec/kernels/kernel_util.h"
 
 namespace ptq::kern::shape {
@@ -117,11 +121,39 @@ void copy_tile_fixed(uint8_t* d, int64_t dp, const uint8_t* s, int64_t sl, int64
       std::memcpy(d + (i * dp + j) * static_cast<int64_t>(ES), s + (i + j * sl) * static_cast<int64_t>(ES), ES);
 }
 
+#if defined(__SSE2__)
+// 4x4 block of 4-byte elements: source rows j (4 contiguous i each) become destination rows i.
+inline void transpose4x4_b32(uint8_t* d, int64_t dp_bytes, const uint8_t* s, int64_t sl_bytes) {
+  __m128i r0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+  __m128i r1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + sl_bytes));
+  __m128i r2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 2 * sl_bytes));
+  __m128i r3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 3 * sl_bytes));
+  __m128i t0 = _mm_unpacklo_epi32(r0, r1), t1 = _mm_unpacklo_epi32(r2, r3);
+  __m128i t2 = _mm_unpackhi_epi32(r0, r1), t3 = _mm_unpackhi_epi32(r2, r3);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm_unpacklo_epi64(t0, t1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(d + dp_bytes), _mm_unpackhi_epi64(t0, t1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 2 * dp_bytes), _mm_unpacklo_epi64(t2, t3));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 3 * dp_bytes), _mm_unpackhi_epi64(t2, t3));
+}
+
+void copy_tile_b32(uint8_t* d, int64_t dp, const uint8_t* s, int64_t sl, int64_t np, int64_t nl) {
+  const int64_t np4 = np & ~int64_t(3), nl4 = nl & ~int64_t(3);
+  for (int64_t i = 0; i < np4; i += 4)
+    for (int64_t j = 0; j < nl4; j += 4) transpose4x4_b32(d + (i * dp + j) * 4, dp * 4, s + (i + j * sl) * 4, sl * 4);
+  if (nl4 < nl) copy_tile_fixed<4>(d + nl4 * 4, dp, s + nl4 * sl * 4, sl, np4, nl - nl4);
+  if (np4 < np) copy_tile_fixed<4>(d + np4 * dp * 4, dp, s + np4 * 4, sl, np - np4, nl);
+}
+#endif
+
 void copy_tile(uint8_t* d, int64_t dp, const uint8_t* s, int64_t sl, int64_t np, int64_t nl, size_t es) {
   switch (es) {
     case 1: copy_tile_fixed<1>(d, dp, s, sl, np, nl); return;
     case 2: copy_tile_fixed<2>(d, dp, s, sl, np, nl); return;
+#if defined(__SSE2__)
+    case 4: copy_tile_b32(d, dp, s, sl, np, nl); return;
+#else
     case 4: copy_tile_fixed<4>(d, dp, s, sl, np, nl); return;
+#endif
     case 8: copy_tile_fixed<8>(d, dp, s, sl, np, nl); return;
     default: {
       const int64_t e = static_cast<int64_t>(es);
@@ -154,7 +186,8 @@ void step(const std::vector<Dim>& dims, std::vector<int64_t>& idx, int64_t& doff
 }
 
 constexpr int64_t kParallelBytes = int64_t(1) << 18;
-constexpr int64_t kTile = 16;
+// Transposed tiles: kTileP elements along the source-contiguous dim x kTileL along the destination one.
+constexpr int64_t kTileP = 64, kTileL = 16;
 
 }  // namespace
 
@@ -190,16 +223,16 @@ void strided_copy(void* dst, const std::vector<int64_t>& dst_strides, const void
       if (static_cast<int>(k) != p) outer.push_back(dims[k]);
     int64_t m_count = 1;
     for (const Dim& x : outer) m_count *= x.n;
-    const int64_t tiles_p = (dp.n + kTile - 1) / kTile;
+    const int64_t tiles_p = (dp.n + kTileP - 1) / kTileP;
 #pragma omp parallel for schedule(static) if (par)
     for (int64_t item = 0; item < m_count * tiles_p; ++item) {
       std::vector<int64_t> idx(outer.size());
       int64_t doff, soff;
       seek(outer, item / tiles_p, idx, doff, soff);
-      int64_t i0 = (item % tiles_p) * kTile, np = std::min(kTile, dp.n - i0);
-      for (int64_t j0 = 0; j0 < last.n; j0 += kTile)
+      int64_t i0 = (item % tiles_p) * kTileP, np = std::min(kTileP, dp.n - i0);
+      for (int64_t j0 = 0; j0 < last.n; j0 += kTileL)
         copy_tile(d + (doff + i0 * dp.ds + j0) * e, dp.ds, s + (soff + i0 + j0 * last.ss) * e, last.ss, np,
-                  std::min(kTile, last.n - j0), es);
+                  std::min(kTileL, last.n - j0), es);
     }
     return;
   }

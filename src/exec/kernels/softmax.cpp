@@ -20,33 +20,49 @@ constexpr int64_t kChunk = 256;
 
 enum class SmOp { Softmax, LogSoftmax, Hardmax };
 
-// y[i] = exp(y[i]) for float32, written so the compiler vectorizes it: round-to-nearest by the
-// 1.5*2^23 trick, a degree-7 polynomial on |r| <= ln2/2 (relative error ~1e-7), and 2^n built in
-// the exponent bits. Results below ~1e-38 flush to 0.
+// y[i] = exp(y[i]) for float32, written so GCC vectorizes it without -ffast-math: round-to-nearest
+// by the 1.5*2^23 trick, a degree-7 polynomial on |r| <= ln2/2 (relative error ~1e-7), and 2^n built
+// in the exponent bits. Under -ftrapping-math a float select feeding arithmetic blocks
+// vectorization, so the clamp, the polynomial and the special cases are three separate loops over
+// a small block. Results below ~1e-38 flush to 0; overflow gives inf; NaN stays NaN.
 void exp_inplace(float* y, int64_t n) {
   constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693145751953125f, kLn2Lo = 1.428606765330187e-06f;
   constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
   constexpr float kLo = -87.33654f, kHi = 88.37626f;
-  for (int64_t i = 0; i < n; ++i) {
-    float x = y[i];
-    float xc = x < kLo ? kLo : (x > kHi ? kHi : x);
-    float t = (xc * kLog2e + kMagic) - kMagic;  // round(x / ln2)
-    float r = (xc - t * kLn2Hi) - t * kLn2Lo;
-    float p = 1.f / 5040.f;
-    p = p * r + 1.f / 720.f;
-    p = p * r + 1.f / 120.f;
-    p = p * r + 1.f / 24.f;
-    p = p * r + 1.f / 6.f;
-    p = p * r + 0.5f;
-    p = p * r + 1.f;
-    p = p * r + 1.f;
-    int32_t e = (static_cast<int32_t>(t) + 127) << 23;
-    float scale;
-    std::memcpy(&scale, &e, sizeof scale);
-    float v = p * scale;
-    v = x > kHi ? std::numeric_limits<float>::infinity() : v;
-    v = x < kLo ? 0.f : v;
-    y[i] = x != x ? x : v;
+  constexpr int64_t B = 64;
+  float xc[B], v[B];
+  for (int64_t i0 = 0; i0 < n; i0 += B) {
+    int64_t len = std::min(B, n - i0);
+    float* yb = y + i0;
+    for (int64_t j = 0; j < len; ++j) {
+      float x = yb[j];
+      x = x < kLo ? kLo : x;
+      xc[j] = x > kHi ? kHi : x;
+    }
+    for (int64_t j = 0; j < len; ++j) {
+      float x = xc[j];
+      float t = (x * kLog2e + kMagic) - kMagic;  // round(x / ln2)
+      float r = (x - t * kLn2Hi) - t * kLn2Lo;
+      float p = 1.f / 5040.f;
+      p = p * r + 1.f / 720.f;
+      p = p * r + 1.f / 120.f;
+      p = p * r + 1.f / 24.f;
+      p = p * r + 1.f / 6.f;
+      p = p * r + 0.5f;
+      p = p * r + 1.f;
+      p = p * r + 1.f;
+      int32_t e = (static_cast<int32_t>(t) + 127) << 23;
+      float scale;
+      std::memcpy(&scale, &e, sizeof scale);
+      v[j] = p * scale;
+    }
+    for (int64_t j = 0; j < len; ++j) {
+      float x = yb[j];
+      float r = v[j];
+      r = x < kLo ? 0.f : r;
+      r = x > kHi ? std::numeric_limits<float>::infinity() : r;
+      yb[j] = x != x ? x : r;
+    }
   }
 }
 
@@ -99,8 +115,8 @@ void row_kernel(const T* x, T* y, int64_t n) {
       T inv = T(1) / s;
       for (int64_t i = 0; i < n; ++i) y[i] *= inv;
     } else {
-      T sub = m + std::log(s);
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] - sub;
+      T ls = std::log(s);
+      for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) - ls;
     }
   }
 }
@@ -138,9 +154,9 @@ void column_kernel(const T* x, T* y, int64_t n, int64_t inner, int64_t len) {
       for (int64_t r = 0; r < n; ++r)
         for (int64_t k = 0; k < len; ++k) y[r * inner + k] *= s[k];
     } else {
-      for (int64_t k = 0; k < len; ++k) s[k] = m[k] + std::log(s[k]);
+      for (int64_t k = 0; k < len; ++k) s[k] = std::log(s[k]);
       for (int64_t r = 0; r < n; ++r)
-        for (int64_t k = 0; k < len; ++k) y[r * inner + k] = x[r * inner + k] - s[k];
+        for (int64_t k = 0; k < len; ++k) y[r * inner + k] = (x[r * inner + k] - m[k]) - s[k];
     }
   }
 }

@@ -1,0 +1,144 @@
+#include "calib/histogram.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+
+namespace ptq {
+
+namespace {
+
+// floor(g / 2^shift) for shift >= 0 (arithmetic shift right is floor division on two's complement).
+int64_t shift_floor(int64_t g, int shift) {
+  if (shift >= 63) return g < 0 ? -1 : 0;
+  return g >= 0 ? g >> shift : -((-g - 1) >> shift) - 1;
+}
+
+// floor(v / w) for float v, exact: v * 2^-exp has no rounding (|result| < 2^30) unless it
+// underflows, and then it is 0 or -1, which the comparison against v (not the product) gets right.
+inline int32_t floor_index(float v, float scale, float width) {
+  int32_t t = static_cast<int32_t>(v * scale);
+  return t - (static_cast<float>(t) * width > v ? 1 : 0);
+}
+
+inline int32_t clamp_index(int32_t t, int32_t last) {
+  t = t < 0 ? 0 : t;
+  return t > last ? last : t;
+}
+
+}  // namespace
+
+Histogram::Histogram(int bins)
+    : bins_(bins), lo_(std::numeric_limits<double>::infinity()), hi_(-std::numeric_limits<double>::infinity()) {
+  if (bins < kMinBins || bins > kMaxBins)
+    fail(ErrorKind::Usage, "histogram bins must be in [{}, {}], got {}", kMinBins, kMaxBins, bins);
+  counts_.assign(static_cast<size_t>(bins), 0);
+}
+
+double Histogram::width() const { return std::ldexp(1.0, exp_); }
+
+double Histogram::edge(int64_t k) const { return std::ldexp(static_cast<double>(offset_ + k), exp_); }
+
+int64_t Histogram::used_bins() const { return covered() ? grid_index(hi_, exp_) - offset_ + 1 : 0; }
+
+uint64_t Histogram::total() const {
+  uint64_t t = 0;
+  for (uint64_t c : counts_) t += c;
+  return t;
+}
+
+int64_t Histogram::grid_index(double x, int exp) { return static_cast<int64_t>(std::floor(std::ldexp(x, -exp))); }
+
+int Histogram::layout_exp(double lo, double hi, int bins) {
+  double maxabs = std::max(std::fabs(lo), std::fabs(hi));
+  int e = kMinExp;
+  if (maxabs > 0) e = std::max(e, std::ilogb(maxabs) - kRelBits);
+  // Any width <= span / bins cannot fit, so start just below that and walk up (monotone test).
+  double span = hi - lo;
+  if (span > 0) e = std::max(e, std::ilogb(span / bins) - 1);
+  while (grid_index(hi, e) - grid_index(lo, e) > bins - 1) ++e;
+  return e;
+}
+
+void Histogram::cover(double lo, double hi) {
+  if (!(lo <= hi) || !std::isfinite(lo) || !std::isfinite(hi)) internal_error("Histogram::cover: bad range [{}, {}]", lo, hi);
+  double nlo = std::min(lo_, lo), nhi = std::max(hi_, hi);
+  if (covered() && nlo == lo_ && nhi == hi_) return;
+  int e = layout_exp(nlo, nhi, bins_);
+  int64_t off = grid_index(nlo, e);
+  if (e > 126) internal_error("Histogram::cover: range [{}, {}] is beyond float precision", nlo, nhi);
+  if (covered() && (e != exp_ || off != offset_)) {
+    if (e < exp_) internal_error("Histogram::cover: bin width shrank");
+    std::vector<uint64_t> fresh(counts_.size(), 0);
+    for (size_t k = 0; k < counts_.size(); ++k)
+      if (counts_[k]) fresh[static_cast<size_t>(shift_floor(offset_ + static_cast<int64_t>(k), e - exp_) - off)] += counts_[k];
+    counts_.swap(fresh);
+  }
+  exp_ = e;
+  offset_ = off;
+  lo_ = nlo;
+  hi_ = nhi;
+}
+
+Histogram::Kernel Histogram::kernel() const {
+  return {std::ldexp(1.0f, -exp_), std::ldexp(1.0f, exp_), static_cast<int32_t>(offset_), bins_ - 1};
+}
+
+void Histogram::add(const float* x, int64_t n) {
+  Kernel k = kernel();
+  for (int64_t i = 0; i < n; ++i) counts_[static_cast<size_t>(clamp_index(floor_index(x[i], k.scale, k.width) - k.offset, k.last))]++;
+}
+
+void Histogram::merge(const Histogram& o) {
+  if (o.bins_ != bins_) bad_input("cannot merge histograms with {} and {} bins", bins_, o.bins_);
+  if (!o.covered()) return;
+  cover(o.lo_, o.hi_);
+  int shift = exp_ - o.exp_;
+  for (size_t k = 0; k < o.counts_.size(); ++k)
+    if (o.counts_[k]) counts_[static_cast<size_t>(shift_floor(o.offset_ + static_cast<int64_t>(k), shift) - offset_)] += o.counts_[k];
+}
+
+bool Histogram::operator==(const Histogram& o) const {
+  return bins_ == o.bins_ && exp_ == o.exp_ && offset_ == o.offset_ && lo_ == o.lo_ && hi_ == o.hi_ && counts_ == o.counts_;
+}
+
+Histogram Histogram::from_parts(int bins, double lo, double hi, int exp, int64_t offset, std::vector<uint64_t> counts,
+                                const std::string& what) {
+  if (bins < kMinBins || bins > kMaxBins) bad_input("{}: histogram bins must be in [{}, {}], got {}", what, kMinBins, kMaxBins, bins);
+  if (!(lo <= hi) || !std::isfinite(lo) || !std::isfinite(hi) || static_cast<double>(static_cast<float>(lo)) != lo ||
+      static_cast<double>(static_cast<float>(hi)) != hi)
+    bad_input("{}: histogram range [{}, {}] is not a finite float range", what, lo, hi);
+  Histogram h(bins);
+  h.cover(lo, hi);
+  if (h.exp_ != exp || h.offset_ != offset)
+    bad_input("{}: histogram layout (exp {}, offset {}) does not match its range [{}, {}] (expected exp {}, offset {})", what,
+              exp, offset, lo, hi, h.exp_, h.offset_);
+  if (counts.size() != static_cast<size_t>(bins)) bad_input("{}: histogram has {} counts, expected {}", what, counts.size(), bins);
+  for (size_t k = static_cast<size_t>(h.used_bins()); k < counts.size(); ++k)
+    if (counts[k]) bad_input("{}: histogram count in bin {} lies beyond the range [{}, {}]", what, k, lo, hi);
+  h.counts_ = std::move(counts);
+  return h;
+}
+
+void bin_values(const float* x, int64_t n, const Histogram::Kernel& s, const Histogram::Kernel& a, uint64_t* sc,
+                uint64_t* ac) {
+  // Index computation is vectorizable; the scatter loops are separate so it stays that way.
+  constexpr int64_t kChunk = 512;
+  int32_t si[kChunk], ai[kChunk];
+  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+    const int64_t m = std::min(kChunk, n - i0);
+    const float* p = x + i0;
+    for (int64_t j = 0; j < m; ++j) {
+      float v = p[j];
+      si[j] = clamp_index(floor_index(v, s.scale, s.width) - s.offset, s.last);
+      // |v| >= 0: truncation is the floor (an underflowed product truncates to 0, also right).
+      ai[j] = clamp_index(static_cast<int32_t>(std::fabs(v) * a.scale) - a.offset, a.last);
+    }
+    for (int64_t j = 0; j < m; ++j) sc[si[j]]++;
+    for (int64_t j = 0; j < m; ++j) ac[ai[j]]++;
+  }
+}
+
+}  // namespace ptq

@@ -1,0 +1,32 @@
+// Internals of calib/range.cpp shared with range_search.cpp (and unit tests): the integer grid a
+// request targets and the histogram searches.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "calib/range.h"
+
+namespace ptq::calib_detail {
+
+struct Target {
+  bool symmetric = false;
+  double grid_steps = 255;  // symmetric: steps from 0 to T (int8 127, uint8 127.5); else across [lo, hi]
+  int64_t kl_levels = 256;  // KL's quantized bins: |x| levels (128 / 8) or all levels (256 / 16)
+};
+
+// Throws Error(Usage) if the target is not an integer quantized type.
+Target target_of(const RangeRequest& req);
+
+// A symmetric threshold T turned into the returned range [max(min, -T), min(max, T)].
+Range symmetric_result(const TensorStats& s, double T);
+
+Range kl_range(const TensorStats& s, const Target& t);
+Range mse_range(const TensorStats& s, const Target& t);
+
+// KL(P||Q) of TensorRT's entropy calibration for the window [a, b) of h[0..nb) with `levels`
+// quantized bins (b - a >= levels). `prefix` has nb + 1 entries: prefix[k] = sum of h[0..k).
+// Returns +inf when Q has no mass.
+double kl_window(const uint64_t* h, int64_t nb, const uint64_t* prefix, int64_t a, int64_t b, int64_t levels,
+                 std::vector<double>& scratch);
+
+}  // namespace ptq::calib_detail
