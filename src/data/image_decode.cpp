@@ -54,7 +54,7 @@ bool dims_ok(DecodeState* s) {
 
 void png_on_error(png_structp png, png_const_charp msg) {
   auto* s = static_cast<DecodeState*>(png_get_error_ptr(png));
-  if (msg != s->msg) std::snprintf(s->msg, sizeof s->msg, "%s", msg);
+  if (!s->msg[0]) std::snprintf(s->msg, sizeof s->msg, "%s", msg);  // the first message wins
   longjmp(png_jmpbuf(png), 1);
 }
 void png_on_warning(png_structp, png_const_charp) {}
@@ -83,7 +83,7 @@ bool decode_png(DecodeState* s) {
   png_read_info(png, info);
   s->width = png_get_image_width(png, info);
   s->height = png_get_image_height(png, info);
-  if (!dims_ok(s)) png_error(png, s->msg);
+  if (!dims_ok(s)) png_error(png, "unsupported image size");
   png_set_expand(png);  // palette -> RGB, low-bit gray -> 8 bit, tRNS -> alpha
   png_set_strip_16(png);
   png_set_strip_alpha(png);

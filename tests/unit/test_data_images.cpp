@@ -70,6 +70,19 @@ Sample load_one(const std::string& dir, const ValueInfo& in, const ImageOptions&
   return src->load(0);
 }
 
+uint32_t crc32_of(const std::string& s) {
+  uint32_t c = 0xffffffffu;
+  for (unsigned char b : s) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+void put_be32(std::string& s, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) s[at + i] = static_cast<char>((v >> (24 - 8 * i)) & 0xff);
+}
+
 const std::vector<uint8_t> kRgb2x2 = {10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120};
 
 }  // namespace
@@ -205,5 +218,16 @@ TEST_CASE("images: decoder survives truncation and corruption", "[data]") {
     }
   }
   REQUIRE_THROWS_AS(decode_image(png.substr(0, png.size() - 20), "t.png"), Error);
+  // A header claiming 30000x30000 pixels (with a valid CRC) is refused before any allocation.
+  std::string huge = png;
+  put_be32(huge, 16, 30000);
+  put_be32(huge, 20, 30000);
+  put_be32(huge, 29, crc32_of(huge.substr(12, 17)));
+  try {
+    decode_image(huge, "huge.png");
+    FAIL("huge image accepted");
+  } catch (const Error& e) {
+    REQUIRE(std::string(e.what()).find("huge.png: cannot decode PNG image: unsupported image size 30000x30000") == 0);
+  }
   REQUIRE_THROWS_AS(decode_image(jpg.substr(0, jpg.size() / 2), "t.jpg"), Error);
 }

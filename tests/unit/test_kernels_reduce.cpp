@@ -237,6 +237,27 @@ TEST_CASE("Resize nearest: modes and coordinate transforms", "[reduce]") {
   // Upsample-7 with the scales attribute.
   auto u7 = run_single_node("Upsample", {r}, {floats_attr("scales", {1.f, 2.f})}, 7);
   require_close(u7[0], {1, 1, 2, 2, 3, 3});
+  // Resize-10 (X, scales): same asymmetric/floor semantics.
+  require_close(run_single_node("Resize", {r, f32({1, 2}, {2})}, {}, 10)[0], {1, 1, 2, 2, 3, 3});
+}
+
+TEST_CASE("Resize opset 18: axes with keep_aspect_ratio_policy", "[reduce]") {
+  Tensor x = iota_f32({1, 1, 2, 4});
+  auto run = [&](const char* policy) {
+    return run_single_node("Resize", {x, Tensor(), Tensor(), i64({4, 4}, {2})},
+                           {Attribute::make_ints("axes", {2, 3}), Attribute::make_string("keep_aspect_ratio_policy", policy)},
+                           18)[0];
+  };
+  // not_larger: scale = min(4/2, 4/4) = 1 -> unchanged [2,4].
+  Tensor a = run("not_larger");
+  REQUIRE(a.shape() == Shape{1, 1, 2, 4});
+  require_close(a, {0, 1, 2, 3, 4, 5, 6, 7});
+  // not_smaller: scale = 2 -> [4,8], each pixel repeated 2x2 (half_pixel, round_prefer_floor).
+  Tensor b = run("not_smaller");
+  REQUIRE(b.shape() == Shape{1, 1, 4, 8});
+  require_close(b, {0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 4, 4, 5, 5, 6, 6, 7, 7});
+  // stretch (default): exactly the sizes.
+  REQUIRE(run("stretch").shape() == Shape{1, 1, 4, 4});
 }
 
 TEST_CASE("Resize linear: bilinear by hand", "[reduce]") {

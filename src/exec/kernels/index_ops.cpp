@@ -65,9 +65,13 @@ void arg_typed(const T* x, int64_t* y, const AxisView& v, bool last) {
 #pragma omp parallel for schedule(static) if (par && v.outer > 1)
     for (int64_t o = 0; o < v.outer; ++o) {
       const T* xo = x + o * v.n;
+      T best = xo[0];
       int64_t bi = 0;
       for (int64_t i = 1; i < v.n; ++i)
-        if (better<is_max>(xo[i], xo[bi], last)) bi = i;
+        if (better<is_max>(xo[i], best, last)) {
+          best = xo[i];
+          bi = i;
+        }
       y[o] = bi;
     }
     return;

@@ -155,26 +155,34 @@ void logsumexp_canonical(const T* x, T* y, int64_t outer, int64_t red, int64_t i
   }
 }
 
-// Copies x (shape `shape`) transposed by `perm` into y.
-template <typename T>
-void permute_copy(const T* x, T* y, const Shape& shape, const std::vector<int64_t>& perm) {
-  size_t r = perm.size();
+// Output dims and input strides of x (shape `shape`) transposed by `perm`.
+struct PermutedView {
+  Shape dims;
+  std::vector<int64_t> strides;
+};
+
+PermutedView permuted_view(const Shape& shape, const std::vector<int64_t>& perm) {
   auto in_strides = strides_of(shape);
-  Shape oshape(r);
-  std::vector<int64_t> st(r);
-  for (size_t i = 0; i < r; ++i) {
-    oshape[i] = shape[perm[i]];
-    st[i] = in_strides[perm[i]];
+  PermutedView v;
+  for (int64_t p : perm) {
+    v.dims.push_back(shape[p]);
+    v.strides.push_back(in_strides[p]);
   }
-  int64_t n = shape_numel(oshape);
-  std::vector<int64_t> idx(r, 0);
+  return v;
+}
+
+// Copies the transposed view of x into y (contiguous), walking y in order with an odometer.
+template <typename T>
+void permute_copy(const T* x, T* y, const PermutedView& v, std::vector<int64_t>& idx) {
+  size_t r = v.dims.size();
+  int64_t n = shape_numel(v.dims);
   int64_t off = 0;
   for (int64_t i = 0; i < n; ++i) {
     y[i] = x[off];
     for (size_t d = r; d-- > 0;) {
-      off += st[d];
-      if (++idx[d] < oshape[d]) break;
-      off -= st[d] * oshape[d];
+      off += v.strides[d];
+      if (++idx[d] < v.dims[d]) break;
+      off -= v.strides[d] * v.dims[d];
       idx[d] = 0;
     }
   }
@@ -225,7 +233,8 @@ void reduce_typed(const Tensor& xt, Tensor& yt, const std::vector<bool>& reduced
         red *= s[i];
       }
     std::vector<T> tmp(static_cast<size_t>(xt.numel()));
-    permute_copy(x, tmp.data(), s, perm);
+    std::vector<int64_t> idx(s.size(), 0);
+    permute_copy(x, tmp.data(), permuted_view(s, perm), idx);
     run(tmp.data(), xt.numel() / red, red, 1);
   }
 }

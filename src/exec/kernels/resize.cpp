@@ -287,31 +287,50 @@ AxisTaps build_taps(const AxisSpec& a, const Params& p) {
 
 // ---------------------------------------------------------------- nearest: one n-D gather
 
+// Output rows (all dims but the last) are processed in blocks; a row whose source row equals the
+// previous row's (upsampling) is a copy of that output row.
 template <typename T>
 void nearest_gather(const T* x, T* y, const Shape& in_shape, const std::vector<AxisTaps>& taps, T ev) {
   size_t r = in_shape.size();
   auto in_st = strides_of(in_shape);
-  int64_t last = taps[r - 1].out;
+  const AxisTaps& tl = taps[r - 1];
+  int64_t last = tl.out;
   int64_t rows = 1;
   for (size_t d = 0; d + 1 < r; ++d) rows *= taps[d].out;
-  const AxisTaps& tl = taps[r - 1];
-#pragma omp parallel for schedule(static) if (rows * last > kParallelMin && rows > 1)
-  for (int64_t row = 0; row < rows; ++row) {
-    int64_t rem = row, off = 0;
-    bool ext = false;
+  bool last_extrap = std::any_of(tl.extrap.begin(), tl.extrap.end(), [](uint8_t e) { return e != 0; });
+  const int64_t* li = tl.idx.data();
+  // Source offset of an output row, or -1 when an outer axis extrapolates.
+  auto row_offset = [&](int64_t row) {
+    int64_t off = 0;
     for (size_t d = r - 1; d-- > 0;) {
-      int64_t c = rem % taps[d].out;
-      rem /= taps[d].out;
-      ext |= taps[d].extrap[c] != 0;
+      int64_t c = row % taps[d].out;
+      row /= taps[d].out;
+      if (taps[d].extrap[c]) return int64_t{-1};
       off += taps[d].idx[c] * in_st[d];
     }
-    T* yr = y + row * last;
-    if (ext) {
-      std::fill(yr, yr + last, ev);
-      continue;
+    return off;
+  };
+  constexpr int64_t kRowsPerBlock = 16;
+  int64_t blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
+#pragma omp parallel for schedule(static) if (rows * last > kParallelMin && blocks > 1)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    int64_t prev = -2;
+    for (int64_t row = blk * kRowsPerBlock; row < std::min(rows, (blk + 1) * kRowsPerBlock); ++row) {
+      int64_t off = row_offset(row);
+      T* yr = y + row * last;
+      if (off == prev) {
+        std::copy(yr - last, yr, yr);
+      } else if (off < 0) {
+        std::fill(yr, yr + last, ev);
+      } else if (!last_extrap) {
+        const T* xr = x + off;
+        for (int64_t j = 0; j < last; ++j) yr[j] = xr[li[j]];
+      } else {
+        const T* xr = x + off;
+        for (int64_t j = 0; j < last; ++j) yr[j] = tl.extrap[j] ? ev : xr[li[j]];
+      }
+      prev = off;
     }
-    const T* xr = x + off;
-    for (int64_t j = 0; j < last; ++j) yr[j] = tl.extrap[j] ? ev : xr[tl.idx[j]];
   }
 }
 

@@ -63,7 +63,9 @@ Tensor range_typed(const Tensor& start_t, const Tensor& limit_t, const Tensor& d
   if (delta == T(0)) bad_input("Range: delta is 0");
   int64_t n;
   if constexpr (std::is_floating_point_v<T>) {
-    n = static_cast<int64_t>(std::ceil((static_cast<double>(limit) - start) / delta));
+    double steps = std::ceil((static_cast<double>(limit) - start) / delta);
+    if (!std::isfinite(steps) || steps > 1e12) bad_input("Range: cannot produce {} elements", steps);
+    n = static_cast<int64_t>(steps);
   } else {
     int64_t diff = static_cast<int64_t>(limit) - start, d = delta;
     n = diff / d + ((diff % d != 0 && (diff > 0) == (d > 0)) ? 1 : 0);

@@ -46,7 +46,7 @@ Tensor gather_axis(const Tensor& x, size_t axis, const std::vector<int64_t>& ind
 
 void gather(KernelContext& ctx) {
   const Tensor& x = ctx.in(0);
-  const size_t axis = static_cast<size_t>(normalize_axis(ctx.node.attr_int("axis", 0), x.rank(), ctx.node));
+  const size_t axis = axis_attr(x, ctx.node, 0);
   std::vector<int64_t> ind = input_ints(ctx, 1);
   for (int64_t& v : ind) v = fix_index(v, x.shape()[axis], "Gather");
   ctx.outputs[0] = gather_axis(x, axis, ind, ctx.in(1).shape());
@@ -58,7 +58,7 @@ void compress(KernelContext& ctx) {
   if (cond.rank() != 1) bad_input("Compress: condition must be 1-D, got {}", shape_str(cond.shape()));
   const bool has_axis = ctx.node.find_attr("axis") != nullptr;
   const Tensor x = has_axis ? ctx.in(0) : ctx.in(0).reshaped({ctx.in(0).numel()});
-  const size_t axis = static_cast<size_t>(normalize_axis(ctx.node.attr_int("axis", 0), x.rank(), ctx.node));
+  const size_t axis = axis_attr(x, ctx.node, 0);
   const int64_t n = std::min(cond.numel(), x.shape()[axis]);
   std::vector<int64_t> ind;
   for (int64_t i = 0; i < n; ++i)
@@ -95,7 +95,7 @@ std::vector<int64_t> element_offsets(const Tensor& x, const Tensor& indices, siz
 void gather_elements(KernelContext& ctx) {
   const Tensor& x = ctx.in(0);
   const Tensor& indices = ctx.in(1);
-  const size_t axis = static_cast<size_t>(normalize_axis(ctx.node.attr_int("axis", 0), x.rank(), ctx.node));
+  const size_t axis = axis_attr(x, ctx.node, 0);
   std::vector<int64_t> offs = element_offsets(x, indices, axis, input_ints(ctx, 1), "GatherElements");
   const size_t es = elem_bytes(x);
   const int64_t e = static_cast<int64_t>(es);
@@ -143,7 +143,7 @@ void gather_nd(KernelContext& ctx) {
   for (int64_t bi = 0; bi < batches; ++bi)
     for (int64_t m = 0; m < tuples; ++m) {
       int64_t item = bi * tuples + m;
-      int64_t off = bi * per_batch + tuple_offset(&ind[static_cast<size_t>(item * k)], k, x.shape(), st, first, "GatherND");
+      int64_t off = bi * per_batch + tuple_offset(ind.data() + item * k, k, x.shape(), st, first, "GatherND");
       std::memcpy(dst + item * slice * static_cast<int64_t>(es), src + off * static_cast<int64_t>(es),
                   static_cast<size_t>(slice) * es);
     }
@@ -215,7 +215,7 @@ void scatter_nd(KernelContext& ctx) {
   const auto* src = static_cast<const uint8_t*>(updates.raw());
   const int64_t e = static_cast<int64_t>(es);
   for (int64_t m = 0; m < tuples; ++m) {
-    int64_t off = tuple_offset(&ind[static_cast<size_t>(m * k)], k, x.shape(), st, 0, "ScatterND");
+    int64_t off = tuple_offset(ind.data() + m * k, k, x.shape(), st, 0, "ScatterND");
     apply_update(dst + off * e, src + m * slice * e, slice, es, x.dtype(), red);
   }
   ctx.outputs[0] = y;
@@ -231,7 +231,7 @@ void scatter_elements(KernelContext& ctx) {
     bad_input("ScatterElements: updates {} {} should be {} {}", dtype_name(updates.dtype()), shape_str(updates.shape()),
               dtype_name(x.dtype()), shape_str(indices.shape()));
   Reduction red = parse_reduction(ctx.node);
-  const size_t axis = static_cast<size_t>(normalize_axis(ctx.node.attr_int("axis", 0), x.rank(), ctx.node));
+  const size_t axis = axis_attr(x, ctx.node, 0);
   std::vector<int64_t> offs = element_offsets(x, indices, axis, input_ints(ctx, 1), "ScatterElements");
   const size_t es = elem_bytes(x);
   const int64_t e = static_cast<int64_t>(es);

@@ -39,7 +39,7 @@ void concat(KernelContext& ctx, bool axis_required) {
   if (ins.empty()) bad_input("Concat: no inputs");
   const Tensor& first = *ins[0];
   if (axis_required && !ctx.node.find_attr("axis")) bad_input("Concat: attribute 'axis' is required");
-  int64_t axis = normalize_axis(ctx.node.attr_int("axis", 1), first.rank(), ctx.node);
+  const int64_t axis = static_cast<int64_t>(axis_attr(first, ctx.node, 1));
   Shape out = first.shape();
   out[static_cast<size_t>(axis)] = 0;
   for (const Tensor* t : ins) {
@@ -71,7 +71,7 @@ void concat(KernelContext& ctx, bool axis_required) {
 // the last part may be smaller), else equal parts, one per output.
 void split(KernelContext& ctx, int64_t opset) {
   const Tensor& x = ctx.in(0);
-  int64_t axis = normalize_axis(ctx.node.attr_int("axis", 0), x.rank(), ctx.node);
+  const int64_t axis = static_cast<int64_t>(axis_attr(x, ctx.node, 0));
   int64_t dim = x.dim(axis), n_out = static_cast<int64_t>(ctx.outputs.size());
   std::vector<int64_t> sizes;
   if (opset < 13 && ctx.node.find_attr("split")) {

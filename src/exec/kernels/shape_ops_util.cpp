@@ -48,7 +48,13 @@ std::vector<int64_t> input_ints(const KernelContext& ctx, size_t i) {
   return t.to_int64_vector();
 }
 
+size_t axis_attr(const Tensor& x, const Node& node, int64_t dflt) {
+  if (x.rank() == 0) bad_input("input must have rank >= 1, got a scalar");
+  return static_cast<size_t>(normalize_axis(node.attr_int("axis", dflt), x.rank(), node));
+}
+
 std::vector<int64_t> normalize_axes(const std::vector<int64_t>& axes, int64_t rank, const Node& node) {
+  if (rank == 0 && !axes.empty()) bad_input("axes given for a scalar");
   std::vector<int64_t> r;
   r.reserve(axes.size());
   for (int64_t a : axes) {

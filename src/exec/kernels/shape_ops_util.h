@@ -43,7 +43,10 @@ bool all_zero_bytes(const void* p, size_t es);
 // Integer values of input i (int32/int64), as used for shapes, axes, starts, pads.
 std::vector<int64_t> input_ints(const KernelContext& ctx, size_t i);
 
-// Normalizes each axis against `rank`, rejecting duplicates.
+// The node's `axis` attribute (default `dflt`) normalized for x, which must have rank >= 1.
+size_t axis_attr(const Tensor& x, const Node& node, int64_t dflt);
+
+// Normalizes each axis against `rank`, rejecting duplicates (and any axis when rank is 0).
 std::vector<int64_t> normalize_axes(const std::vector<int64_t>& axes, int64_t rank, const Node& node);
 
 // Registration of the ops in each file.
