@@ -93,13 +93,25 @@ Range kl_range(const TensorStats& s, const Target& t) {
   // Windows [a, b) must contain the 0 edge when it lies inside the histogram (the grid always
   // includes 0); when all data is on one side that side's end is fixed.
   const int64_t zc = std::clamp<int64_t>(-H.offset(), 0, nb);
-  int64_t a = 0, b = nb;
-  for (int round = 0; round < 16; ++round) {
-    int64_t na = argmin(0, std::min(zc, b - L), [&](int64_t x) { return kl(x, b); });
-    int64_t nbb = argmin(std::max(na + L, zc), nb, [&](int64_t x) { return kl(na, x); });
-    if (na == a && nbb == b) break;
-    a = na;
-    b = nbb;
+  auto best_a = [&](int64_t b) { return argmin(0, std::min(zc, b - L), [&](int64_t x) { return kl(x, b); }); };
+  auto best_b = [&](int64_t a) { return argmin(std::max(a + L, zc), nb, [&](int64_t x) { return kl(a, x); }); };
+  // Coordinate descent can stall where the chunk size len / L jumps, so it runs twice (a first from
+  // the full window, and b first) and keeps the better end point.
+  auto descend = [&](bool b_first) {
+    int64_t a = 0, b = b_first ? best_b(0) : nb;
+    for (int round = 0; round < 16; ++round) {
+      const int64_t na = best_a(b), nbb = best_b(na);
+      if (na == a && nbb == b) break;
+      a = na;
+      b = nbb;
+    }
+    return std::pair<int64_t, int64_t>{a, b};
+  };
+  auto [a, b] = descend(false);
+  auto [a2, b2] = descend(true);
+  if (kl(a2, b2) < kl(a, b)) {
+    a = a2;
+    b = b2;
   }
   return {static_cast<float>(std::max(H.edge(a), s.min)), static_cast<float>(std::min(H.edge(b), s.max))};
 }

@@ -38,6 +38,7 @@ std::string safe_name(std::string s) {
 Runner add_run_command(CLI::App& app, const GlobalFlags& flags) {
   auto a = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("run", "run a model on input samples with the built-in executor");
+  cmd->fallthrough();  // -q/-v may follow the subcommand
   cmd->add_option("model", a->model, "ONNX model (float or QDQ)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--inputs", a->inputs, "input folder (same layouts as --calib)")->required();
   cmd->add_option("--save-outputs", a->save_outputs, "write outputs as DIR/<sample>/<output>.npy");

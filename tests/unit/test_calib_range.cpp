@@ -193,32 +193,33 @@ TEST_CASE("range: MSE against the closed-form optimum", "[calib]") {
   CHECK(u4.hi == Approx(100.03125 / (1 + 10000.0 / (12 * 7.5 * 7.5))).margin(1.0 / 16));
   // Asymmetric (grid of `steps` steps over [lo, hi]): the continuous model with the bulk's density
   // 5000 per unit on [-1, 1]: E = N_in ((hi - lo) / steps)^2 / 12 + 5000 (lo + 1)^3 / 3 + (c - hi)^2,
-  // N_in = 10000 - 5000 (lo + 1). For fixed lo, dE/dhi = 0 gives hi = (c + k lo) / (1 + k) with
-  // k = N_in / (12 steps^2); scan lo. The histogram answer is this optimum up to a bin (1/16).
-  auto optimum = [](double steps) {
-    const double c = 100.03125;
-    double best = 1e300, blo = 0, bhi = 0;
+  // N_in = 10000 - 5000 (lo + 1) (a clipped value pays its clipping error instead of rounding noise,
+  // so values closer than ~step/sqrt(12) to the edge are cheaper clipped: lo moves in a little even
+  // for 8 bits). For fixed lo, dE/dhi = 0 gives hi(lo) = (c + k lo) / (1 + k), k = N_in / (12 steps^2);
+  // scan lo for the optimum. The histogram answer has lo within a bin (1/16) of it, and hi within a
+  // bin of hi(lo) at that lo (hi(lo) moves ~15x faster than lo for 4 bits through N_in).
+  auto k_of = [](double lo, double steps) { return (10000 - 5000 * (lo + 1)) / (12 * steps * steps); };
+  auto hi_of = [&](double lo, double steps) { return (100.03125 + k_of(lo, steps) * lo) / (1 + k_of(lo, steps)); };
+  auto best_lo = [&](double steps) {
+    double best = 1e300, blo = 0;
     for (double lo = -1.0; lo <= 0.0; lo += 1e-4) {
-      const double n_in = 10000 - 5000 * (lo + 1), k = n_in / (12 * steps * steps);
-      const double hi = (c + k * lo) / (1 + k);
-      const double e = k * (hi - lo) * (hi - lo) + 5000 * std::pow(lo + 1, 3) / 3 + (c - hi) * (c - hi);
+      const double k = k_of(lo, steps), hi = hi_of(lo, steps);
+      const double e = k * (hi - lo) * (hi - lo) + 5000 * std::pow(lo + 1, 3) / 3 + (100.03125 - hi) * (100.03125 - hi);
       if (e < best) {
         best = e;
         blo = lo;
-        bhi = hi;
       }
     }
-    return std::pair<double, double>{blo, bhi};
+    return blo;
   };
+  // Continuous optima: 8-bit lo* = -0.885, hi* = 98.83; 4-bit lo* = -0.447, hi* = 26.85.
+  CHECK(best_lo(255) == Approx(-0.885).margin(1e-3));
+  CHECK(hi_of(best_lo(15), 15) == Approx(26.854).margin(1e-2));
   for (auto [t, steps] : {std::pair<DType, double>{DType::UInt8, 255}, {DType::Int8, 255}, {DType::UInt4, 15}, {DType::Int4, 15}}) {
-    auto [lo, hi] = optimum(steps);
     Range a = choose_range(s, req(CalibMethod::MSE, t, false));
-    CHECK(a.lo >= -0.9999f);
-    CHECK(a.lo == Approx(lo).margin(1.0 / 16));
-    CHECK(a.hi == Approx(hi).margin(1.0 / 16));
+    CHECK(a.lo == Approx(best_lo(steps)).margin(1.0 / 16));
+    CHECK(a.hi == Approx(hi_of(a.lo, steps)).margin(1.0 / 16));
   }
-  // 8-bit: the continuous optimum clips only 0.023 of the bulk, less than a bin, so lo stays at min.
-  CHECK(choose_range(s, req(CalibMethod::MSE, DType::UInt8, false)).lo == -0.9999f);
 }
 
 TEST_CASE("range: MSE on post-ReLU data clips a sliver of the tail", "[calib]") {

@@ -193,6 +193,12 @@ class ConvKernel final : public WeightedConvKernel {
       auto pk = dnnl::prop_kind::forward_inference;
       auto alg = dnnl::algorithm::convolution_direct;
       auto s = any_f32_desc(src), w = any_f32_desc(wei), y = any_f32_desc(dst);
+      if (getenv("PTQ_CONV_BLK") && src.size() == 4) {
+        auto tag = memory::format_tag::nChw16c;
+        if (getenv("PTQ_CONV_BLK")[0] == '8') tag = memory::format_tag::nChw8c;
+        s = memory::desc(src, memory::data_type::f32, tag);
+        y = memory::desc(dst, memory::data_type::f32, tag);
+      }
       cf::desc desc = has_bias ? cf::desc(pk, alg, s, w, plain_f32_desc({ws[0]}), y, strides, dil, pl, pr)
                                : cf::desc(pk, alg, s, w, y, strides, dil, pl, pr);
       cf::primitive_desc pd(desc, env_.engine);
