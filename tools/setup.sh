@@ -9,11 +9,13 @@ shift || true
 pkgs=(build-essential cmake ninja-build pkg-config
       libonnx-dev libprotobuf-dev protobuf-compiler libcli11-dev libspdlog-dev libfmt-dev catch2
       libdnnl-dev ocl-icd-opencl-dev libzip-dev nlohmann-json3-dev libstb-dev libpng-dev libjpeg-dev
-      nodejs npm libonnx-testdata dataset-fashion-mnist python3-numpy ${PTQ_EXTRA_PACKAGES:-})
+      libonnx-testdata dataset-fashion-mnist python3-numpy ${PTQ_EXTRA_PACKAGES:-})
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js may come from elsewhere than Debian (as on these build machines): any node+npm will do.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

@@ -127,18 +127,57 @@ void bin_values(const float* x, int64_t n, const Histogram::Kernel& s, const His
   // Index computation is vectorizable; the scatter loops are separate so it stays that way.
   constexpr int64_t kChunk = 512;
   int32_t si[kChunk], ai[kChunk];
-  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
-    const int64_t m = std::min(kChunk, n - i0);
-    const float* p = x + i0;
+  auto indices = [&](const float* p, int64_t m) {
     for (int64_t j = 0; j < m; ++j) {
       float v = p[j];
       si[j] = clamp_index(floor_index(v, s.scale, s.width) - s.offset, s.last);
       // |v| >= 0: truncation is the floor (an underflowed product truncates to 0, also right).
       ai[j] = clamp_index(static_cast<int32_t>(std::fabs(v) * a.scale) - a.offset, a.last);
     }
-    for (int64_t j = 0; j < m; ++j) sc[si[j]]++;
-    for (int64_t j = 0; j < m; ++j) ac[ai[j]]++;
+  };
+  const size_t bins = static_cast<size_t>(s.last) + 1;
+  if (n < 8 * static_cast<int64_t>(bins)) {
+    for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+      const int64_t m = std::min(kChunk, n - i0);
+      indices(x + i0, m);
+      for (int64_t j = 0; j < m; ++j) sc[si[j]]++;
+      for (int64_t j = 0; j < m; ++j) ac[ai[j]]++;
+    }
+    return;
   }
+  // Large tensors: two interleaved 32-bit sub-histograms per form, so consecutive increments of the
+  // same bin (post-ReLU zeros) do not wait on each other; flushed into the 64-bit counts.
+  std::vector<uint32_t> sub(4 * bins, 0);
+  uint32_t *s0 = sub.data(), *s1 = s0 + bins, *a0 = s1 + bins, *a1 = a0 + bins;
+  auto flush = [&]() {
+    for (size_t k = 0; k < bins; ++k) {
+      sc[k] += static_cast<uint64_t>(s0[k]) + s1[k];
+      ac[k] += static_cast<uint64_t>(a0[k]) + a1[k];
+    }
+    std::fill(sub.begin(), sub.end(), 0u);
+  };
+  uint64_t pending = 0;
+  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+    const int64_t m = std::min(kChunk, n - i0);
+    if (pending + static_cast<uint64_t>(m) > std::numeric_limits<uint32_t>::max()) {
+      flush();
+      pending = 0;
+    }
+    indices(x + i0, m);
+    int64_t j = 0;
+    for (; j + 2 <= m; j += 2) {
+      s0[si[j]]++;
+      s1[si[j + 1]]++;
+      a0[ai[j]]++;
+      a1[ai[j + 1]]++;
+    }
+    if (j < m) {
+      s0[si[j]]++;
+      a0[ai[j]]++;
+    }
+    pending += static_cast<uint64_t>(m);
+  }
+  flush();
 }
 
 }  // namespace ptq

@@ -4,6 +4,10 @@
 #include <cmath>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "core/error.h"
 
 namespace ptq {
@@ -18,35 +22,42 @@ struct Scan {
   bool finite = true;
 };
 
-// min, max and a finiteness flag in one vectorizable pass: 8 independent lanes (no float
-// reassociation needed); v * 0 is NaN exactly when v is NaN or +-Inf.
+// min, max and a finiteness flag in one pass: v * 0 is NaN exactly when v is NaN or +-Inf; min/max
+// (minps semantics: a < b ? a : b) skip NaN. Order-independent, so lanes are free.
 Scan scan_range(const float* x, int64_t n) {
-  constexpr int kLanes = 8;
-  float lo[kLanes], hi[kLanes], z[kLanes];
-  for (int l = 0; l < kLanes; ++l) {
-    lo[l] = std::numeric_limits<float>::infinity();
-    hi[l] = -lo[l];
-    z[l] = 0.0f;
-  }
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) {
-      float v = x[i + l];
-      lo[l] = v < lo[l] ? v : lo[l];
-      hi[l] = v > hi[l] ? v : hi[l];
-      z[l] += v * 0.0f;
-    }
   Scan s;
   float zz = 0.0f;
-  for (; i < n; ++i) {
-    s.lo = std::min(s.lo, x[i]);
-    s.hi = std::max(s.hi, x[i]);
-    zz += x[i] * 0.0f;
+  int64_t i = 0;
+#if defined(__SSE2__)
+  __m128 lo0 = _mm_set1_ps(s.lo), lo1 = lo0, hi0 = _mm_set1_ps(s.hi), hi1 = hi0;
+  __m128 z0 = _mm_setzero_ps(), z1 = z0;
+  const __m128 zero = _mm_setzero_ps();
+  for (; i + 8 <= n; i += 8) {
+    __m128 v0 = _mm_loadu_ps(x + i), v1 = _mm_loadu_ps(x + i + 4);
+    lo0 = _mm_min_ps(v0, lo0);
+    lo1 = _mm_min_ps(v1, lo1);
+    hi0 = _mm_max_ps(v0, hi0);
+    hi1 = _mm_max_ps(v1, hi1);
+    z0 = _mm_add_ps(z0, _mm_mul_ps(v0, zero));
+    z1 = _mm_add_ps(z1, _mm_mul_ps(v1, zero));
   }
-  for (int l = 0; l < kLanes; ++l) {
+  float lo[8], hi[8], z[8];
+  _mm_storeu_ps(lo, lo0);
+  _mm_storeu_ps(lo + 4, lo1);
+  _mm_storeu_ps(hi, hi0);
+  _mm_storeu_ps(hi + 4, hi1);
+  _mm_storeu_ps(z, z0);
+  _mm_storeu_ps(z + 4, z1);
+  for (int l = 0; l < 8; ++l) {
     s.lo = std::min(s.lo, lo[l]);
     s.hi = std::max(s.hi, hi[l]);
     zz += z[l];
+  }
+#endif
+  for (; i < n; ++i) {
+    s.lo = x[i] < s.lo ? x[i] : s.lo;
+    s.hi = x[i] > s.hi ? x[i] : s.hi;
+    zz += x[i] * 0.0f;
   }
   s.finite = !std::isnan(zz);
   return s;
@@ -79,6 +90,9 @@ int64_t TensorStats::update(const float* data, int64_t n, int threads) {
     for (int64_t i = 0; i < n; ++i)
       if (!std::isfinite(data[i])) return i;
   }
+  // -0.0 and +0.0 may win min/max depending on element order; + 0.0f makes both +0.0.
+  s.lo += 0.0f;
+  s.hi += 0.0f;
   min = std::min(min, static_cast<double>(s.lo));
   max = std::max(max, static_cast<double>(s.hi));
   hist.cover(min, max);
