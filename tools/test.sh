@@ -6,7 +6,7 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 sanitize=0
 for a in "$@"; do [ "$a" = "--sanitize" ] && sanitize=1; done
 # The executor cross-check exports real PyTorch models, so the tests also need Debian's torch.
-PTQ_EXTRA_PACKAGES="python3-torch python3-torchvision python3-onnx" "$repo/tools/setup.sh" "$repo/build"
+PTQ_EXTRA_PACKAGES="python3-torch python3-torchvision python3-onnx chromium" "$repo/tools/setup.sh" "$repo/build"
 (cd "$repo/build" && ctest --output-on-failure -j2)
 if [ "$sanitize" = 1 ]; then
   "$repo/tools/setup.sh" "$repo/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPTQ_SANITIZE=ON

@@ -3,7 +3,11 @@
 #include <chrono>
 #include <filesystem>
 
+#include "app/bias_correction.h"
+#include "app/evaluate.h"
 #include "app/prepare.h"
+#include "app/provenance.h"
+#include "app/sensitivity.h"
 #include "calib/collector.h"
 #include "core/atomic_file.h"
 #include "data/npy.h"
@@ -11,6 +15,7 @@
 #include "exec/executor.h"
 #include "onnx_io/model_io.h"
 #include "quant/quantizer.h"
+#include "report/report_render.h"
 
 namespace fs = std::filesystem;
 
@@ -45,51 +50,6 @@ void check_output_path(const std::string& out, const std::string& model, bool fo
     fail(ErrorKind::Output, "cannot write {} '{}': folder '{}' does not exist", what, out, dir.string());
 }
 
-void evaluate(const Model& float_model, const Model& quant_model, const QuantizeJob& job, int threads,
-              const KernelRegistry& reg, Report& report, JobObserver& obs) {
-  Executor fexec(float_model, reg, {threads});
-  Executor qexec(quant_model, reg, {threads});
-  SourceOptions so;
-  so.max_samples = job.max_samples;
-  std::string dir = job.eval_dir.empty() ? job.calib_dir : job.eval_dir;
-  // A labels file kept beside the evaluation samples is not a sample.
-  std::error_code ec;
-  if (!job.labels_path.empty() && fs::equivalent(fs::path(job.labels_path).parent_path(), dir, ec))
-    so.ignore.push_back(fs::path(job.labels_path).filename().string());
-  auto src = SampleSource::open(dir, fexec.inputs(), so);
-  std::vector<int64_t> labels;
-  if (!job.labels_path.empty()) {
-    Tensor l = read_npy(job.labels_path);
-    if (!is_integer(l.dtype())) bad_input("labels file '{}' must hold integers, has {}", job.labels_path, dtype_name(l.dtype()));
-    labels = l.to_int64_vector();
-  }
-  std::vector<MetricsAccumulator> acc(fexec.output_names().size());
-  size_t label_pos = 0;
-  obs.phase("evaluate", src->size());
-  for (size_t i = 0; i < src->size(); ++i) {
-    Sample s = src->load(i);
-    auto ref = fexec.run(s.inputs);
-    auto q = qexec.run(s.inputs);
-    size_t rows_used = 0;
-    for (size_t k = 0; k < ref.size(); ++k) {
-      std::vector<int64_t> lab;
-      if (!labels.empty() && ref[k].rank() == 2) {
-        int64_t rows = ref[k].dim(0);
-        if (label_pos + static_cast<size_t>(rows) > labels.size())
-          bad_input("labels file '{}' has {} labels, fewer than the {}+ evaluation rows", job.labels_path, labels.size(), label_pos + rows);
-        lab.assign(labels.begin() + static_cast<long>(label_pos), labels.begin() + static_cast<long>(label_pos + rows));
-        rows_used = static_cast<size_t>(rows);
-      }
-      acc[k].add(ref[k], q[k], lab);
-    }
-    label_pos += rows_used;
-    obs.step(i + 1);
-  }
-  report.eval_dir = dir;
-  report.eval_samples = src->size();
-  for (size_t k = 0; k < acc.size(); ++k) report.outputs.emplace_back(fexec.output_names()[k], acc[k].result());
-}
-
 }  // namespace
 
 std::string default_output_path(const std::string& model_path, const QuantOptions& o) {
@@ -110,8 +70,13 @@ Report run_quantize_job(const QuantizeJob& job, JobObserver* observer) {
   Model original = load_model(job.model_path);
   check_output_path(out_path, job.model_path, job.force, "output model");
   check_output_path(report_path, job.model_path, job.force, "report");
+  if (!job.prepared_path.empty()) check_output_path(job.prepared_path, job.model_path, job.force, "prepared model");
 
   Model model = prepare_for_quantization(original, job.qopts, &obs);
+  if (!job.prepared_path.empty()) {
+    save_model(model, job.prepared_path);
+    obs.info("wrote " + job.prepared_path);
+  }
   KernelRegistry reg = make_default_registry();
   Executor exec(model, reg, {job.threads});
 
@@ -132,9 +97,17 @@ Report run_quantize_job(const QuantizeJob& job, JobObserver* observer) {
   double calib_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   RuleRegistry rules = make_default_rules();
-  QuantPlan plan = build_plan(model, job.qopts, collector.dtypes(), rules);
   Report report;
-  Model qmodel = rewrite_qdq(model, plan, collector.stats(), job.qopts, &report.summary);
+  // Sensitivity / accuracy target (src/app/sensitivity.cpp) may keep extra nodes in float.
+  QuantizeContext qctx{model, collector.stats(), collector.dtypes(), rules, reg};
+  std::set<std::string> extra_float = choose_float_nodes(qctx, job, report, obs);
+  Model corrected = job.bias_correction ? correct_biases(qctx, job, extra_float, obs) : Model();
+  QuantizeContext final_ctx{job.bias_correction ? corrected : model, collector.stats(), collector.dtypes(), rules, reg};
+  Model qmodel = build_qdq(final_ctx, job, extra_float, &report.summary);
+  set_provenance(qmodel.metadata, provenance_entries(job.qopts, job.max_samples, calibration_digest(job.calib_dir),
+                                                     src->size()));
+  // Evaluate before writing anything, so that bad evaluation data leaves no output behind.
+  if (job.evaluate) evaluate(model, qmodel, job, job.threads, reg, report, obs);
   save_model(qmodel, out_path);
   obs.info("wrote " + out_path);
 
@@ -149,8 +122,16 @@ Report run_quantize_job(const QuantizeJob& job, JobObserver* observer) {
   report.calib_layout = src->layout();
   report.calib_samples = src->size();
   report.calib_seconds = calib_seconds;
-  if (job.evaluate) evaluate(model, qmodel, job, job.threads, reg, report, obs);
-  write_file_atomic(report_path, report_to_json(report).dump(2) + "\n");
+  try {
+    nlohmann::json rj = report_to_json(report);
+    write_file_atomic(report_path, rj.dump(2) + "\n");
+    write_report_files(report_path, rj);  // PATH.md and PATH.html beside PATH.json
+  } catch (...) {
+    // The job failed: take back the model written above (e.g. the disk filled up on the report).
+    fs::remove(out_path, ec);
+    fs::remove(out_path + ".data", ec);
+    throw;
+  }
   obs.info("wrote " + report_path);
   return report;
 }

@@ -16,10 +16,16 @@ struct QuantizeJob {
   std::string report_path;   // "" = <output stem>.report.json
   std::string eval_dir;      // "" = the calibration set
   std::string labels_path;   // optional .npy of integer class ids, one per evaluation row
+  std::string prepared_path; // optional: also write the prepared float model (--save-prepared)
   size_t max_samples = 0;    // 0 = all
   int threads = 1;
   bool force = false;        // overwrite existing outputs
   bool evaluate = true;
+  bool bias_correction = false;  // --bias-correction: shift Conv/Gemm biases by the mean output error
+  bool sensitivity = false;  // --sensitivity: quantize one node at a time, rank by output SQNR
+  double target_sqnr_db = -1e300;  // --target-sqnr: keep sensitive nodes float until met (-1e300 = none)
+  double max_top1_drop = -1;       // --max-top1-drop PCT (with --labels); < 0 = none
+  bool has_target() const { return target_sqnr_db > -1e299 || max_top1_drop >= 0; }
   QuantOptions qopts;
 };
 

@@ -86,7 +86,7 @@ Histogram::Kernel Histogram::kernel() const {
   return {std::ldexp(1.0f, -exp_), std::ldexp(1.0f, exp_), static_cast<int32_t>(offset_), bins_ - 1};
 }
 
-void Histogram::add(const float* x, int64_t n) {
+void Histogram::add(const float* x, int64_t n) {  // (not the hot path: see bin_values)
   Kernel k = kernel();
   for (int64_t i = 0; i < n; ++i) counts_[static_cast<size_t>(clamp_index(floor_index(x[i], k.scale, k.width) - k.offset, k.last))]++;
 }
@@ -123,32 +123,36 @@ Histogram Histogram::from_parts(int bins, double lo, double hi, int exp, int64_t
 }
 
 void bin_values(const float* x, int64_t n, const Histogram::Kernel& s, const Histogram::Kernel& a, uint64_t* sc,
-                uint64_t* ac) {
-  // Index computation is vectorizable; the scatter loops are separate so it stays that way.
+                uint64_t* ac, bool nonnegative) {
+  // Identical grids and no negative values (post-ReLU data): |x| = x, one index serves both.
+  const bool shared = nonnegative && s.scale == a.scale && s.offset == a.offset;
   constexpr int64_t kChunk = 512;
   int32_t si[kChunk], ai[kChunk];
+  // Index computation is vectorizable; scatters run in separate loops so it stays that way.
   auto indices = [&](const float* p, int64_t m) {
-    for (int64_t j = 0; j < m; ++j) {
-      float v = p[j];
-      si[j] = clamp_index(floor_index(v, s.scale, s.width) - s.offset, s.last);
-      // |v| >= 0: truncation is the floor (an underflowed product truncates to 0, also right).
-      ai[j] = clamp_index(static_cast<int32_t>(std::fabs(v) * a.scale) - a.offset, a.last);
-    }
+    for (int64_t j = 0; j < m; ++j) si[j] = clamp_index(floor_index(p[j], s.scale, s.width) - s.offset, s.last);
+    if (shared) return;
+    for (int64_t j = 0; j < m; ++j)  // |v| >= 0: truncation is the floor (an underflowed product gives 0, also right)
+      ai[j] = clamp_index(static_cast<int32_t>(std::fabs(p[j]) * a.scale) - a.offset, a.last);
   };
   const size_t bins = static_cast<size_t>(s.last) + 1;
-  if (n < 8 * static_cast<int64_t>(bins)) {
+  if (n < 2 * static_cast<int64_t>(bins)) {
     for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
       const int64_t m = std::min(kChunk, n - i0);
       indices(x + i0, m);
-      for (int64_t j = 0; j < m; ++j) sc[si[j]]++;
-      for (int64_t j = 0; j < m; ++j) ac[ai[j]]++;
+      const int32_t* aidx = shared ? si : ai;
+      for (int64_t j = 0; j < m; ++j) {
+        sc[si[j]]++;
+        ac[aidx[j]]++;
+      }
     }
     return;
   }
-  // Large tensors: two interleaved 32-bit sub-histograms per form, so consecutive increments of the
-  // same bin (post-ReLU zeros) do not wait on each other; flushed into the 64-bit counts.
-  std::vector<uint32_t> sub(4 * bins, 0);
-  uint32_t *s0 = sub.data(), *s1 = s0 + bins, *a0 = s1 + bins, *a1 = a0 + bins;
+  // Larger tensors: two interleaved 32-bit sub-histograms per form, so repeated increments of one
+  // bin (post-ReLU zeros) do not wait on each other; flushed into the 64-bit counts at the end.
+  const size_t forms = shared ? 1 : 2;
+  std::vector<uint32_t> sub(2 * forms * bins, 0);
+  uint32_t *s0 = sub.data(), *s1 = s0 + bins, *a0 = shared ? s0 : s1 + bins, *a1 = shared ? s1 : a0 + bins;
   auto flush = [&]() {
     for (size_t k = 0; k < bins; ++k) {
       sc[k] += static_cast<uint64_t>(s0[k]) + s1[k];
@@ -165,15 +169,23 @@ void bin_values(const float* x, int64_t n, const Histogram::Kernel& s, const His
     }
     indices(x + i0, m);
     int64_t j = 0;
-    for (; j + 2 <= m; j += 2) {
-      s0[si[j]]++;
-      s1[si[j + 1]]++;
-      a0[ai[j]]++;
-      a1[ai[j + 1]]++;
-    }
-    if (j < m) {
-      s0[si[j]]++;
-      a0[ai[j]]++;
+    if (shared) {
+      for (; j + 2 <= m; j += 2) {
+        s0[si[j]]++;
+        s1[si[j + 1]]++;
+      }
+      if (j < m) s0[si[j]]++;
+    } else {
+      for (; j + 2 <= m; j += 2) {
+        s0[si[j]]++;
+        s1[si[j + 1]]++;
+        a0[ai[j]]++;
+        a1[ai[j + 1]]++;
+      }
+      if (j < m) {
+        s0[si[j]]++;
+        a0[ai[j]]++;
+      }
     }
     pending += static_cast<uint64_t>(m);
   }

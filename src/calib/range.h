@@ -9,7 +9,9 @@
 //               Q = hist[0:i] merged into L chunks (i / L bins each, the last takes the remainder) and
 //               spread back evenly over the bins where P is nonzero; both smoothed (zero bins get
 //               eps = 1e-4, nonzero bins give it back); T = i * width for the i minimizing KL(P||Q).
-//               L = levels of |x|: 128 for 8-bit, 8 for 4-bit. Asymmetric: the same divergence on the
+//               L = levels of |x|: 128 for 8-bit, 8 for 4-bit. The bin holding 0 first takes its
+//               neighbour's count (pytorch-quantization's fix for the post-ReLU zero spike).
+//               Asymmetric: the same divergence on the
 //               signed histogram for windows [a, b) (outliers folded into both ends), L = 256 / 16,
 //               windows containing 0, found by coordinate descent (best a for b, best b for a, ...).
 //   mse         minimizes the expected squared quantization error over candidate ranges at bin edges:

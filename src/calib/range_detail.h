@@ -23,10 +23,18 @@ Range symmetric_result(const TensorStats& s, double T);
 Range kl_range(const TensorStats& s, const Target& t);
 Range mse_range(const TensorStats& s, const Target& t);
 
-// KL(P||Q) of TensorRT's entropy calibration for the window [a, b) of h[0..nb) with `levels`
-// quantized bins (b - a >= levels). `prefix` has nb + 1 entries: prefix[k] = sum of h[0..k).
-// Returns +inf when Q has no mass.
-double kl_window(const uint64_t* h, int64_t nb, const uint64_t* prefix, int64_t a, int64_t b, int64_t levels,
-                 std::vector<double>& scratch);
+// A histogram prepared for KL windows: counts h[0..nb), prefix[k] = sum of h[0..k),
+// nonzero[k] = number of nonzero bins in h[0..k).
+struct KlHist {
+  KlHist(const uint64_t* counts, int64_t bins);
+  const uint64_t* h;
+  int64_t nb;
+  std::vector<uint64_t> prefix;
+  std::vector<uint64_t> nonzero;
+};
+
+// KL(P||Q) of TensorRT's entropy calibration for the window [a, b) with `levels` quantized bins
+// (b - a >= levels). Returns +inf when Q has no mass.
+double kl_window(const KlHist& h, int64_t a, int64_t b, int64_t levels);
 
 }  // namespace ptq::calib_detail

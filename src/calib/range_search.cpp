@@ -13,23 +13,6 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kSmoothEps = 1e-4;  // TensorRT / MXNet _smooth_distribution
 
-// Zero bins get eps, nonzero bins give the same mass back (a bin that would go <= 0 keeps eps).
-// False if everything is zero.
-bool smooth(double* v, int64_t n) {
-  int64_t nz = 0;
-  for (int64_t k = 0; k < n; ++k) nz += v[k] != 0;
-  if (nz == 0) return false;
-  const double eps1 = kSmoothEps * static_cast<double>(n - nz) / static_cast<double>(nz);
-  for (int64_t k = 0; k < n; ++k) v[k] = v[k] == 0 ? kSmoothEps : (v[k] > eps1 ? v[k] - eps1 : kSmoothEps);
-  return true;
-}
-
-std::vector<uint64_t> prefix_sums(const std::vector<uint64_t>& c, int64_t nb) {
-  std::vector<uint64_t> p(static_cast<size_t>(nb) + 1, 0);
-  for (int64_t k = 0; k < nb; ++k) p[static_cast<size_t>(k) + 1] = p[static_cast<size_t>(k)] + c[static_cast<size_t>(k)];
-  return p;
-}
-
 // argmin of f over [from, to] (first minimum); `to` < `from` cannot happen by construction.
 template <typename F>
 int64_t argmin(int64_t from, int64_t to, F f) {
@@ -47,33 +30,62 @@ int64_t argmin(int64_t from, int64_t to, F f) {
 
 }  // namespace
 
-double kl_window(const uint64_t* h, int64_t nb, const uint64_t* prefix, int64_t a, int64_t b, int64_t levels,
-                 std::vector<double>& scratch) {
-  const int64_t len = b - a;
-  scratch.resize(static_cast<size_t>(2 * len));
-  double* P = scratch.data();
-  double* Q = P + len;
-  // Reference distribution: the window with everything outside folded into its end bins.
-  for (int64_t k = 0; k < len; ++k) P[k] = static_cast<double>(h[a + k]);
-  P[0] += static_cast<double>(prefix[a]);
-  P[len - 1] += static_cast<double>(prefix[nb] - prefix[b]);
-  // Candidate: the window alone merged into `levels` chunks, spread back over P's nonzero bins.
-  const int64_t m = len / levels;
+KlHist::KlHist(const uint64_t* counts, int64_t bins) : h(counts), nb(bins) {
+  prefix.assign(static_cast<size_t>(nb) + 1, 0);
+  nonzero.assign(static_cast<size_t>(nb) + 1, 0);
+  for (int64_t k = 0; k < nb; ++k) {
+    const size_t i = static_cast<size_t>(k);
+    prefix[i + 1] = prefix[i] + h[k];
+    nonzero[i + 1] = nonzero[i] + (h[k] != 0);
+  }
+}
+
+double kl_window(const KlHist& H, int64_t a, int64_t b, int64_t levels) {
+  // P = h[a, b) with everything below a added to P[0] and above b to P[len-1]; Q = the window alone
+  // (no outliers) summed over `levels` chunks of m = len / levels bins (the last takes the rest),
+  // each chunk's sum spread evenly over the bins where P is nonzero. Chunk sums and nonzero counts
+  // come from prefix arrays, so the only per-bin work is the final sum over P's nonzero bins.
+  const int64_t len = b - a, m = len / levels;
+  const double below = static_cast<double>(H.prefix[static_cast<size_t>(a)]);
+  const double above = static_cast<double>(H.prefix[static_cast<size_t>(H.nb)] - H.prefix[static_cast<size_t>(b)]);
+  auto P = [&](int64_t k) {  // k in [0, len)
+    double p = static_cast<double>(H.h[a + k]);
+    if (k == 0) p += below;
+    if (k == len - 1) p += above;
+    return p;
+  };
+  auto nonzero_in = [&](int64_t s, int64_t e) {  // nonzero P bins in [s, e)
+    int64_t nz = static_cast<int64_t>(H.nonzero[static_cast<size_t>(a + e)] - H.nonzero[static_cast<size_t>(a + s)]);
+    if (s == 0 && H.h[a] == 0 && below > 0) ++nz;
+    if (e == len && H.h[b - 1] == 0 && above > 0 && len - 1 != 0) ++nz;
+    return nz;
+  };
+  int64_t nz_p = 0, nz_q = 0;
   for (int64_t j = 0; j < levels; ++j) {
     const int64_t s = j * m, e = j == levels - 1 ? len : s + m;
-    const double qsum = static_cast<double>(prefix[a + e] - prefix[a + s]);
-    int64_t nz = 0;
-    for (int64_t k = s; k < e; ++k) nz += P[k] != 0;
-    const double v = nz ? qsum / static_cast<double>(nz) : 0.0;
-    for (int64_t k = s; k < e; ++k) Q[k] = P[k] != 0 ? v : 0.0;
+    const int64_t nz = nonzero_in(s, e);
+    nz_p += nz;
+    if (H.prefix[static_cast<size_t>(a + e)] > H.prefix[static_cast<size_t>(a + s)]) nz_q += nz;
   }
-  if (!smooth(P, len) || !smooth(Q, len)) return kInf;
-  double sp = 0, sq = 0, acc = 0;
-  for (int64_t k = 0; k < len; ++k) {
-    sp += P[k];
-    sq += Q[k];
-    // Bins that were zero in P are zero in Q too: both became eps and contribute eps * log(1) = 0.
-    if (P[k] != Q[k]) acc += P[k] * std::log(P[k] / Q[k]);
+  if (nz_q == 0) return kInf;
+  // Smoothing: zero bins get eps, nonzero bins give it back (eps1 each); a bin that would drop to
+  // <= 0 keeps eps. Zero bins of P are zero in Q too: both eps, contributing eps * log(1) = 0.
+  const double eps1_p = kSmoothEps * static_cast<double>(len - nz_p) / static_cast<double>(nz_p);
+  const double eps1_q = kSmoothEps * static_cast<double>(len - nz_q) / static_cast<double>(nz_q);
+  double sp = kSmoothEps * static_cast<double>(len - nz_p), sq = sp, acc = 0;
+  for (int64_t j = 0; j < levels; ++j) {
+    const int64_t s = j * m, e = j == levels - 1 ? len : s + m;
+    const double qsum = static_cast<double>(H.prefix[static_cast<size_t>(a + e)] - H.prefix[static_cast<size_t>(a + s)]);
+    const double qv = qsum > 0 ? qsum / static_cast<double>(nonzero_in(s, e)) : 0.0;
+    const double qs = qv > eps1_q ? qv - eps1_q : kSmoothEps;
+    for (int64_t k = s; k < e; ++k) {
+      const double p = P(k);
+      if (p == 0) continue;
+      const double ps = p > eps1_p ? p - eps1_p : kSmoothEps;
+      sp += ps;
+      sq += qs;
+      acc += ps * std::log(ps / qs);
+    }
   }
   return acc / sp + std::log(sq / sp);
 }
@@ -82,10 +94,15 @@ Range kl_range(const TensorStats& s, const Target& t) {
   const Histogram& H = t.symmetric ? s.abs_hist : s.hist;
   const int64_t nb = H.used_bins(), L = t.kl_levels;
   if (nb <= L) return {static_cast<float>(s.min), static_cast<float>(s.max)};  // nothing to clip at this resolution
-  const uint64_t* h = H.counts().data();
-  const std::vector<uint64_t> prefix = prefix_sums(H.counts(), nb);
-  std::vector<double> scratch;
-  auto kl = [&](int64_t a, int64_t b) { return kl_window(h, nb, prefix.data(), a, b, L, scratch); };
+  // Like NVIDIA's pytorch-quantization, the bin holding 0.0 takes its neighbour's count first:
+  // post-ReLU zeros are a spike that no coarser chunking can represent, and would otherwise drive
+  // the search to the smallest chunks (i.e. the most clipping).
+  std::vector<uint64_t> counts(H.counts().begin(), H.counts().begin() + nb);
+  const int64_t zero_bin = -H.offset();
+  if (zero_bin >= 0 && zero_bin < nb && nb > 1)
+    counts[static_cast<size_t>(zero_bin)] = counts[static_cast<size_t>(zero_bin + 1 < nb ? zero_bin + 1 : zero_bin - 1)];
+  const KlHist kh(counts.data(), nb);
+  auto kl = [&](int64_t a, int64_t b) { return kl_window(kh, a, b, L); };
   if (t.symmetric) {
     int64_t i = argmin(L, nb, [&](int64_t b) { return kl(0, b); });
     return symmetric_result(s, std::min(H.edge(i), H.hi()));
@@ -99,11 +116,15 @@ Range kl_range(const TensorStats& s, const Target& t) {
   // the full window, and b first) and keeps the better end point.
   auto descend = [&](bool b_first) {
     int64_t a = 0, b = b_first ? best_b(0) : nb;
+    bool b_best_for_a = b_first;
     for (int round = 0; round < 16; ++round) {
-      const int64_t na = best_a(b), nbb = best_b(na);
-      if (na == a && nbb == b) break;
+      const int64_t na = best_a(b);
+      if (na == a && b_best_for_a) break;
       a = na;
+      const int64_t nbb = best_b(a);
+      if (nbb == b) break;  // a is already the best for this b: a fixed point
       b = nbb;
+      b_best_for_a = true;
     }
     return std::pair<int64_t, int64_t>{a, b};
   };

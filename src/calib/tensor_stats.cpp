@@ -14,7 +14,7 @@ namespace ptq {
 
 namespace {
 
-constexpr int64_t kParallelMin = 1 << 16;  // elements per tensor before threads pay off
+constexpr int64_t kParallelMin = 1 << 17;  // elements per tensor before threads pay off
 
 struct Scan {
   float lo = std::numeric_limits<float>::infinity();
@@ -98,10 +98,11 @@ int64_t TensorStats::update(const float* data, int64_t n, int threads) {
   hist.cover(min, max);
   abs_hist.cover(0.0, std::max(std::fabs(min), std::fabs(max)));
   const Histogram::Kernel ks = hist.kernel(), ka = abs_hist.kernel();
+  const bool nonnegative = s.lo >= 0.0f;
   uint64_t* sc = hist.counts_.data();
   uint64_t* ac = abs_hist.counts_.data();
   if (threads <= 1 || n < kParallelMin) {
-    bin_values(data, n, ks, ka, sc, ac);
+    bin_values(data, n, ks, ka, sc, ac, nonnegative);
   } else {
     // Per-part integer histograms, summed afterwards: integer addition, so any split gives the same.
     const int64_t parts = std::min<int64_t>(threads, n / (kParallelMin / 2));
@@ -111,7 +112,7 @@ int64_t TensorStats::update(const float* data, int64_t n, int threads) {
     for (int64_t p = 0; p < parts; ++p) {
       int64_t b = n * p / parts, e = n * (p + 1) / parts;
       uint64_t* mine = local.data() + static_cast<size_t>(p) * 2 * nb;
-      bin_values(data + b, e - b, ks, ka, mine, mine + nb);
+      bin_values(data + b, e - b, ks, ka, mine, mine + nb, nonnegative);
     }
     for (int64_t p = 0; p < parts; ++p) {
       const uint64_t* mine = local.data() + static_cast<size_t>(p) * 2 * nb;

@@ -21,5 +21,7 @@ using Runner = std::function<int()>;
 Runner add_quantize_options(CLI::App& app, const GlobalFlags& flags);
 // `quantize run MODEL --inputs DIR ...`
 Runner add_run_command(CLI::App& app, const GlobalFlags& flags);
+// `quantize inspect MODEL [--json]`
+Runner add_inspect_command(CLI::App& app, const GlobalFlags& flags);
 
 }  // namespace ptq::cli

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "app/pipeline.h"
+#include "cli/batch.h"
 #include "cli/commands.h"
 #include "core/error.h"
 
@@ -11,7 +12,11 @@ namespace ptq::cli {
 namespace {
 
 struct QuantizeArgs {
-  std::string model;
+  std::vector<std::string> models;
+  std::string output_dir, manifest;
+  double min_sqnr = 0, max_top1_drop = 0;
+  CLI::Option *min_sqnr_opt = nullptr, *max_top1_drop_opt = nullptr, *target_sqnr_opt = nullptr;
+  bool json = false, dry_run = false;
   std::string scheme = "per-tensor";
   std::string activation_type = "uint8";
   std::string weight_type = "int8";
@@ -25,7 +30,13 @@ struct QuantizeArgs {
 
 Runner add_quantize_options(CLI::App& app, const GlobalFlags& flags) {
   auto a = std::make_shared<QuantizeArgs>();
-  app.add_option("model", a->model, "input ONNX model")->check(CLI::ExistingFile);
+  app.add_option("model", a->models, "input ONNX model(s); several models are quantized one by one")->check(CLI::ExistingFile);
+  app.add_option("--manifest", a->manifest, "batch: file of lines 'MODEL CALIB_DIR [OUTPUT]' ('-' = --calib)")->check(CLI::ExistingFile);
+  app.add_option("--output-dir", a->output_dir, "batch: write <stem>.int8.onnx and reports into this folder")->check(CLI::ExistingDirectory);
+  app.add_flag("--json", a->json, "print a one-line JSON summary on stdout (logs stay on stderr)");
+  app.add_flag("--dry-run", a->dry_run, "show what would be quantized (like `inspect`); write nothing");
+  a->min_sqnr_opt = app.add_option("--min-sqnr", a->min_sqnr, "gate: fail with exit code 5 if any output's SQNR (dB) is lower");
+  a->max_top1_drop_opt = app.add_option("--max-top1-drop", a->max_top1_drop, "gate: fail with exit code 5 if top-1 accuracy drops by more than PCT points (needs --labels)");
   app.add_option("--calib", a->job.calib_dir, "calibration data folder (.npy, per-sample folders, .npz, ONNX test-data .pb)");
   app.add_option("-o,--output", a->job.output_path, "output model (default: <model dir>/<stem>.int8.onnx)");
   app.add_option("--report", a->job.report_path, "report JSON path (default: <output stem>.report.json)");
@@ -34,7 +45,8 @@ Runner add_quantize_options(CLI::App& app, const GlobalFlags& flags) {
   app.add_option("--scheme", a->scheme, "weight granularity")->check(CLI::IsMember({"per-tensor", "per-channel", "per-block"}));
   app.add_option("--block-size", a->job.qopts.block_size, "block size for --scheme per-block")->check(CLI::IsMember({16, 32, 64, 128, 256}));
   app.add_option("--activation-type", a->activation_type, "activation type")->check(CLI::IsMember({"uint8", "int8"}));
-  app.add_option("--weight-type", a->weight_type, "weight type")->check(CLI::IsMember({"int8", "uint8"}));
+  app.add_option("--weight-type", a->weight_type, "weight type (int4/uint4: opset 21, 4-bit packed)")->check(CLI::IsMember({"int8", "uint8", "int4", "uint4"}));
+  app.add_flag("--weight-only", a->job.qopts.weight_only, "quantize weights only; activations stay float");
   app.add_option("--method", a->method, "calibration method")->check(CLI::IsMember({"minmax", "percentile", "kl", "entropy", "mse"}));
   app.add_option("--percentile", a->job.qopts.percentile, "percentile for --method percentile (default 99.99)")->check(CLI::Range(50.0, 100.0));
   app.add_option("--bins", a->job.qopts.histogram_bins, "calibration histogram bins per tensor (default 2048)")->check(CLI::Range(kMinBins, kMaxBins));
@@ -43,13 +55,27 @@ Runner add_quantize_options(CLI::App& app, const GlobalFlags& flags) {
   app.add_option("--exclude-op-types", a->exclude_op_types, "op types to keep in float");
   app.add_option("--max-samples", a->job.max_samples, "use at most N calibration samples")->check(CLI::PositiveNumber);
   app.add_option("--threads", a->job.threads, "CPU threads")->check(CLI::Range(1, 256));
+  app.add_option("--save-prepared", a->job.prepared_path, "also write the prepared float model (BN and constants folded)");
   app.add_flag("--force", a->job.force, "overwrite existing output files");
+  app.add_flag("--bias-correction", a->job.bias_correction, "shift each quantized Conv/Gemm bias by its mean output error on the calibration data");
+  app.add_flag("--sensitivity", a->job.sensitivity, "quantize one node at a time and list the most sensitive in the report");
+  a->target_sqnr_opt = app.add_option("--target-sqnr", a->job.target_sqnr_db, "keep the most sensitive nodes in float until every output's SQNR reaches DB (and top-1 drops at most --max-top1-drop); exit 5 if impossible");
   app.add_flag("--no-eval", [a](int64_t) { a->job.evaluate = false; }, "skip the float-vs-quantized evaluation");
   return [a, &app, &flags]() -> int {
-    if (a->model.empty()) fail(ErrorKind::Usage, "no model given (usage: quantize MODEL --calib DIR; see --help)");
-    if (a->job.calib_dir.empty()) fail(ErrorKind::Usage, "--calib DIR is required");
+    std::vector<BatchItem> items;
+    for (const auto& m : a->models) items.push_back({m, "", ""});
+    if (!a->manifest.empty()) {
+      auto more = read_manifest(a->manifest);
+      items.insert(items.end(), more.begin(), more.end());
+    }
+    if (items.empty()) fail(ErrorKind::Usage, "no model given (usage: quantize MODEL --calib DIR; see --help)");
+    bool need_calib = false;
+    for (const auto& it : items) need_calib = need_calib || it.calib.empty();
+    if (need_calib && a->job.calib_dir.empty()) fail(ErrorKind::Usage, "--calib DIR is required");
+    if (items.size() > 1 && (!a->job.output_path.empty() || !a->job.report_path.empty()))
+      fail(ErrorKind::Usage, "-o/--output and --report name one model's files; use --output-dir with several models");
+    if (a->max_top1_drop_opt->count() && a->job.labels_path.empty()) fail(ErrorKind::Usage, "--max-top1-drop needs --labels FILE.npy");
     QuantizeJob job = a->job;
-    job.model_path = a->model;
     job.qopts.scheme = parse_weight_scheme(a->scheme);
     job.qopts.activation_type = parse_quant_type(a->activation_type);
     job.qopts.weight_type = parse_quant_type(a->weight_type);
@@ -58,11 +84,19 @@ Runner add_quantize_options(CLI::App& app, const GlobalFlags& flags) {
     job.qopts.exclude_nodes.insert(a->exclude_nodes.begin(), a->exclude_nodes.end());
     job.qopts.exclude_op_types.insert(a->exclude_op_types.begin(), a->exclude_op_types.end());
     (void)app;
-    ConsoleObserver obs(flags.verbosity(), interactive_stderr());
-    Report r = run_quantize_job(job, &obs);
-    obs.finish_phase();
-    if (!flags.quiet) std::fputs(report_to_text(r).c_str(), stdout);
-    return 0;
+    BatchSettings bs;
+    bs.job = job;
+    bs.output_dir = a->output_dir;
+    bs.json = a->json;
+    bs.dry_run = a->dry_run;
+    if (a->min_sqnr_opt->count()) bs.gates.min_sqnr_db = a->min_sqnr;
+    if (a->max_top1_drop_opt->count()) bs.gates.max_top1_drop = a->max_top1_drop;
+    if (a->target_sqnr_opt->count()) {
+      // The search keeps nodes in float until the target is met; an unmet target fails as a gate (exit 5).
+      if (a->max_top1_drop_opt->count()) bs.job.max_top1_drop = a->max_top1_drop;
+      if (!a->min_sqnr_opt->count()) bs.gates.min_sqnr_db = a->job.target_sqnr_db;
+    }
+    return run_batch(items, bs, flags);
   };
 }
 

@@ -87,6 +87,20 @@ void unpack_4bit(const uint8_t* packed, size_t packed_len, Tensor& t, const std:
   }
 }
 
+// How many values the typed field for dt holds (checked before allocating); -1 if no such field.
+int64_t stored_values(const onnx::TensorProto& p, DType dt) {
+  switch (dt) {
+    case DType::Float32: return p.float_data_size();
+    case DType::Float64: return p.double_data_size();
+    case DType::Int64: return p.int64_data_size();
+    case DType::UInt32: case DType::UInt64: return p.uint64_data_size();
+    case DType::Int32: case DType::Int16: case DType::UInt16: case DType::Float16: case DType::BFloat16:
+    case DType::Int8: case DType::UInt8: case DType::Bool: case DType::Int4: case DType::UInt4:
+      return p.int32_data_size();
+    default: return -1;
+  }
+}
+
 }  // namespace
 
 Tensor tensor_from_proto(const onnx::TensorProto& p, ExternalDataResolver* resolver, const std::string& what) {
@@ -97,7 +111,14 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, ExternalDataResolver* resol
   Shape shape(p.dims().begin(), p.dims().end());
   for (int64_t d : shape)
     if (d < 0) bad_input("tensor '{}': negative dimension in {}", what, shape_str(shape));
-  int64_t n = shape_numel(shape);
+  int64_t n = 0;
+  try {
+    n = shape_numel(shape);
+  } catch (const Error& e) {
+    bad_input("tensor '{}': {}", what, e.what());
+  }
+  // Hostile dims must fail before anything is allocated (2^40 elements is past any real model).
+  if (n > (int64_t(1) << 40)) bad_input("tensor '{}': shape {} has {} elements, too many to load", what, shape_str(shape), n);
   size_t esize = dtype_size(dt);
   size_t want_bytes = is_4bit(dt) ? static_cast<size_t>((n + 1) / 2) : static_cast<size_t>(n) * esize;
 
@@ -126,16 +147,19 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, ExternalDataResolver* resol
     return Tensor(dt, shape, buf, got);
   }
 
+  int64_t stored = p.has_raw_data() ? -1 : stored_values(p, dt);
+  if (stored >= 0 && stored != (is_4bit(dt) ? (n + 1) / 2 : n))
+    bad_input("tensor '{}': has {} values but its shape {} needs {}", what, stored, shape_str(shape), n);
+  if (p.has_raw_data() && p.raw_data().size() != want_bytes)
+    bad_input("tensor '{}': raw data is {} bytes but shape {} of {} needs {}", what, p.raw_data().size(), shape_str(shape),
+              dtype_name(dt), want_bytes);
   Tensor t(dt, shape);
   if (p.has_raw_data()) {
     const std::string& raw = p.raw_data();
     if (is_4bit(dt)) {
       unpack_4bit(reinterpret_cast<const uint8_t*>(raw.data()), raw.size(), t, what);
-    } else {
-      if (raw.size() != want_bytes)
-        bad_input("tensor '{}': raw data is {} bytes but shape {} of {} needs {}", what, raw.size(), shape_str(shape),
-                  dtype_name(dt), want_bytes);
-      if (want_bytes) std::memcpy(t.raw(), raw.data(), want_bytes);
+    } else if (want_bytes) {
+      std::memcpy(t.raw(), raw.data(), want_bytes);
     }
     return t;
   }

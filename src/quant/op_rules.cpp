@@ -141,6 +141,18 @@ void data_movement_rule(const Node& n, RuleContext& c) {
   }
 }
 
+// Resize (ONNX Runtime's QDQ handling): "nearest" only picks input values, so it moves data and
+// shares the input's scale; "linear"/"cubic" interpolate, so the output gets its own range. Only X
+// is an activation: roi/scales are float parameters and stay float.
+void resize_rule(const Node& n, RuleContext& c) {
+  if (n.attr_string("mode", "nearest") == "nearest") {
+    data_movement_rule(n, c);
+    return;
+  }
+  mark_input(c, n.input(0));
+  mark_compute_output(c, n);
+}
+
 void concat_rule(const Node& n, RuleContext& c) {
   const std::string& out = n.outputs.empty() ? std::string() : n.outputs[0];
   if (!c.is_float(out)) return;
@@ -167,6 +179,7 @@ RuleRegistry make_default_rules() {
   for (const char* op : {"Relu", "Clip", "LeakyRelu"}) r.add(op, activation_rule);
   for (const char* op : kDataMovementOps) r.add(op, data_movement_rule);
   r.add("Concat", concat_rule);
+  r.add("Resize", resize_rule);
   return r;
 }
 

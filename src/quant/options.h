@@ -22,6 +22,7 @@ struct QuantOptions {
   DType weight_type = DType::Int8;
   bool activation_symmetric = false;
   bool weight_symmetric = true;
+  bool weight_only = false;                // quantize weights only; activations stay float (no Q/DQ)
   CalibMethod method = CalibMethod::MinMax;
   double percentile = kDefaultPercentile;  // --method percentile
   int histogram_bins = kDefaultBins;       // calibration histogram bins per tensor

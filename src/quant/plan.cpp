@@ -8,6 +8,13 @@ void QuantPlan::mark_activation(const std::string& t) {
 
 void QuantPlan::unmark_activation(const std::string& t) { activations_.erase(t); }
 
+void QuantPlan::keep_weights_only() {
+  activations_.clear();
+  constant_activations_.clear();
+  biases_.clear();
+  parent_.clear();
+}
+
 void QuantPlan::mark_weight(const std::string& t, int64_t channel_axis) {
   auto [it, fresh] = weights_.emplace(t, WeightMark{channel_axis, false});
   if (!fresh && it->second.channel_axis != channel_axis) it->second.conflicting = true;

@@ -36,6 +36,8 @@ class QuantPlan {
   void share(const std::string& a, const std::string& b);
   void keep_float(const std::string& node, const std::string& op_type, const std::string& reason);
   void unmark_activation(const std::string& t);
+  // Weight-only quantization: forget activations, constant operands, biases and sharing.
+  void keep_weights_only();
 
   bool is_activation(const std::string& t) const { return activations_.count(t) > 0; }
   bool is_weight(const std::string& t) const { return weights_.count(t) > 0; }

@@ -21,6 +21,7 @@ QuantPlan build_plan(const Model& model, const QuantOptions& opts, const std::ma
     if (plan.activations().size() == before) break;
   }
   QuantPlan result = plan;
+  if (opts.weight_only) result.keep_weights_only();
   // Record why nodes stay float; rules already recorded their own reasons (non-float inputs).
   for (const auto& n : g.nodes) {
     std::string name = n.name.empty() ? (n.outputs.empty() ? "" : n.outputs[0]) : n.name;

@@ -53,7 +53,44 @@ Tensor make_zero_point_tensor(const std::vector<QParams>& p, const Shape& param_
   return t;
 }
 
-QuantizedTensor quantize_weight(const Tensor& w, QuantAxis ax, DType type, bool symmetric) {
+namespace {
+
+// Squared error of quantizing v with p (round to nearest, clamp to the type's range).
+double quant_error(float v, const QParams& p, QRange q) {
+  double level = std::clamp(std::nearbyint(static_cast<double>(v) / p.scale) + p.zero_point, static_cast<double>(q.lo),
+                            static_cast<double>(q.hi));
+  double e = static_cast<double>(v) - (level - p.zero_point) * p.scale;
+  return e * e;
+}
+
+// Per group: the clip ratio whose params give the least squared error over the group's elements.
+std::vector<QParams> search_params(const float* d, const std::vector<int64_t>& group_of, const std::vector<Range>& ranges,
+                                   DType type, bool symmetric) {
+  QRange q = qrange(type);
+  size_t groups = ranges.size();
+  std::vector<QParams> best(groups);
+  std::vector<double> best_err(groups, std::numeric_limits<double>::infinity());
+  for (float ratio : kClipRatios) {
+    std::vector<QParams> p(groups);
+    for (size_t g = 0; g < groups; ++g)
+      p[g] = compute_qparams(std::isfinite(ranges[g].lo) ? Range{ranges[g].lo * ratio, ranges[g].hi * ratio} : Range{}, type, symmetric);
+    std::vector<double> err(groups, 0.0);
+    for (size_t i = 0; i < group_of.size(); ++i) {
+      size_t g = static_cast<size_t>(group_of[i]);
+      err[g] += quant_error(d[i], p[g], q);
+    }
+    for (size_t g = 0; g < groups; ++g)
+      if (err[g] < best_err[g]) {  // strict: ties keep the larger (earlier) ratio
+        best_err[g] = err[g];
+        best[g] = p[g];
+      }
+  }
+  return best;
+}
+
+}  // namespace
+
+QuantizedTensor quantize_weight(const Tensor& w, QuantAxis ax, DType type, bool symmetric, bool mse_search) {
   Tensor wf = w.to_float();
   const float* d = wf.data<float>();
   Shape pshape;
@@ -73,6 +110,7 @@ QuantizedTensor quantize_weight(const Tensor& w, QuantAxis ax, DType type, bool 
     }
   }
   std::vector<Range> ranges(static_cast<size_t>(groups), Range{std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()});
+  std::vector<int64_t> group_of(mse_search ? static_cast<size_t>(w.numel()) : 0);
   for (int64_t i = 0; i < w.numel(); ++i) {
     int64_t g = 0;
     if (ax.axis >= 0) {
@@ -84,14 +122,19 @@ QuantizedTensor quantize_weight(const Tensor& w, QuantAxis ax, DType type, bool 
         g = a;
       }
     }
+    if (mse_search) group_of[static_cast<size_t>(i)] = g;
     Range& r = ranges[static_cast<size_t>(g)];
     r.lo = std::min(r.lo, d[i]);
     r.hi = std::max(r.hi, d[i]);
   }
   (void)outer;
   std::vector<QParams> params;
-  params.reserve(ranges.size());
-  for (const Range& r : ranges) params.push_back(compute_qparams(std::isfinite(r.lo) ? r : Range{}, type, symmetric));
+  if (mse_search) {
+    params = search_params(d, group_of, ranges, type, symmetric);
+  } else {
+    params.reserve(ranges.size());
+    for (const Range& r : ranges) params.push_back(compute_qparams(std::isfinite(r.lo) ? r : Range{}, type, symmetric));
+  }
   QuantizedTensor qt;
   qt.axis = ax;
   qt.scale = make_scale_tensor(params, pshape);

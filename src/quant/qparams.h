@@ -29,8 +29,11 @@ struct QuantizedTensor {
 };
 
 // Quantizes a constant float weight per tensor (ax.axis < 0), per channel or per block, choosing
-// each group's range by min/max.
-QuantizedTensor quantize_weight(const Tensor& w, QuantAxis ax, DType type, bool symmetric);
+// each group's range by min/max, or with mse_search the clipped range [r*lo, r*hi] (r in
+// kClipRatios) with the least squared weight error in that group (used for 4-bit weights, where
+// one outlier would otherwise cost most of the 15 levels).
+QuantizedTensor quantize_weight(const Tensor& w, QuantAxis ax, DType type, bool symmetric, bool mse_search = false);
+inline constexpr float kClipRatios[] = {1.0f, 0.95f, 0.9f, 0.85f, 0.8f, 0.75f, 0.7f, 0.65f, 0.6f, 0.55f, 0.5f};
 
 // Builds scale/zero-point tensors of the right shape for a granularity from per-group params.
 Tensor make_scale_tensor(const std::vector<QParams>& p, const Shape& param_shape);

@@ -131,7 +131,8 @@ struct Rewriter {
     for (const auto& [w, mark] : plan.weights()) {
       const Tensor* t = src.graph.find_initializer(w);
       if (!t || t->dtype() != DType::Float32) continue;
-      QuantizedTensor q = quantize_weight(*t, weight_axis(w, *t), opts.weight_type, opts.weight_symmetric);
+      // 4-bit weights: MSE-optimal clipping per group (15 levels cannot afford min/max outliers).
+      QuantizedTensor q = quantize_weight(*t, weight_axis(w, *t), opts.weight_type, opts.weight_symmetric, is_4bit(opts.weight_type));
       weight_q[w] = q;
       add_quantized_constant(w, q, "weight", true);
     }

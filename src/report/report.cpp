@@ -29,6 +29,18 @@ nlohmann::json metrics_json(const OutputMetrics& m) {
   return j;
 }
 
+void add_tensor_metrics(nlohmann::json& t, const TensorMetrics& m) {
+  t["values"] = m.count;
+  t["clipped"] = m.clipped;
+  t["clip_rate"] = json_number(m.clip_rate);
+  t["representable"] = {json_number(m.repr_lo), json_number(m.repr_hi)};
+  t["local_sqnr_db"] = json_number(m.local_sqnr_db);
+  if (m.has_accumulated) t["accumulated_sqnr_db"] = json_number(m.accumulated_sqnr_db);
+  const LayerHistogram& h = m.histogram;
+  t["histogram"] = {{"lo", json_number(h.lo)}, {"hi", json_number(h.hi)}, {"counts", h.counts},
+                    {"underflow", h.underflow}, {"overflow", h.overflow}};
+}
+
 nlohmann::json options_json(const QuantOptions& o) {
   return {{"scheme", weight_scheme_name(o.scheme)},
           {"block_size", o.block_size},
@@ -63,12 +75,35 @@ nlohmann::json report_to_json(const Report& r) {
                        {"range", {json_number(t.range.lo), json_number(t.range.hi)}},
                        {"scales", t.scales.size() == 1 ? nlohmann::json(t.scales[0]) : nlohmann::json(t.scales)},
                        {"zero_points", t.zero_points.size() == 1 ? nlohmann::json(t.zero_points[0]) : nlohmann::json(t.zero_points)}});
+    size_t i = tensors.size() - 1;
+    if (i < r.tensor_metrics.size() && r.tensor_metrics[i].name == t.name) add_tensor_metrics(tensors.back(), r.tensor_metrics[i]);
   }
   j["quantized_tensors"] = tensors;
   nlohmann::json fl = nlohmann::json::array();
   for (const auto& f : r.summary.float_nodes) fl.push_back({{"node", f.node}, {"op_type", f.op_type}, {"reason", f.reason}});
   j["left_in_float"] = fl;
   j["counts"] = {{"quantize_linear", r.summary.q_nodes}, {"dequantize_linear", r.summary.dq_nodes}};
+  nlohmann::json worst = nlohmann::json::array();
+  for (const auto& m : worst_layers(r.tensor_metrics, kWorstLayers))
+    worst.push_back({{"name", m.name}, {"accumulated_sqnr_db", json_number(m.accumulated_sqnr_db)},
+                     {"local_sqnr_db", json_number(m.local_sqnr_db)}, {"clip_rate", json_number(m.clip_rate)}});
+  j["worst_layers"] = worst;
+  nlohmann::json sens = nlohmann::json::array();
+  for (const auto& e : r.sensitivity) sens.push_back({{"node", e.node}, {"op_type", e.op_type}, {"sqnr_db", json_number(e.sqnr_db)}});
+  j["sensitivity"] = sens;
+  if (r.has_target) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& st : r.target_steps) {
+      nlohmann::json o{{"float_nodes", st.float_nodes}, {"sqnr_db", json_number(st.sqnr_db)}};
+      if (st.has_top1) o["top1_drop"] = json_number(st.top1_drop);
+      steps.push_back(o);
+    }
+    j["target"] = {{"sqnr_db", json_number(r.target_sqnr_db)},
+                   {"max_top1_drop", r.target_top1_drop >= 0 ? json_number(r.target_top1_drop) : nlohmann::json(nullptr)},
+                   {"met", r.target_met},
+                   {"kept_float", r.target_steps.empty() ? nlohmann::json::array() : nlohmann::json(r.target_steps.back().float_nodes)},
+                   {"steps", steps}};
+  }
   return j;
 }
 
@@ -84,6 +119,16 @@ std::string report_to_text(const Report& r) {
     if (m.has_labels) s += fmt::format(", top-1 float {:.2f}% / quantized {:.2f}%", 100 * m.top1_float, 100 * m.top1_quant);
     s += "\n";
   }
+  auto worst = worst_layers(r.tensor_metrics, 3);
+  for (const auto& m : worst)
+    s += fmt::format("worst layer '{}': accumulated SQNR {:.2f} dB, local {:.2f} dB, clipped {:.3f}%\n", m.name,
+                     m.accumulated_sqnr_db, m.local_sqnr_db, 100 * m.clip_rate);
+  for (size_t i = 0; i < r.sensitivity.size() && i < 3; ++i)
+    s += fmt::format("sensitive layer '{}' ({}): output SQNR {:.2f} dB when quantized alone\n", r.sensitivity[i].node,
+                     r.sensitivity[i].op_type, r.sensitivity[i].sqnr_db);
+  if (r.has_target)
+    s += fmt::format("accuracy target {}: {} node(s) kept in float\n", r.target_met ? "met" : "NOT met",
+                     r.target_steps.empty() ? 0 : r.target_steps.back().float_nodes.size());
   return s;
 }
 

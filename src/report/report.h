@@ -9,11 +9,27 @@
 
 #include "quant/options.h"
 #include "quant/quantizer.h"
+#include "report/layer_metrics.h"
 #include "report/metrics.h"
 
 namespace ptq {
 
-constexpr int kReportSchemaVersion = 1;
+constexpr int kReportSchemaVersion = 2;
+constexpr size_t kWorstLayers = 10;
+
+// One layer quantized alone (everything else float): the output SQNR it costs.
+struct SensitivityEntry {
+  std::string node, op_type;
+  double sqnr_db = 0;  // lowest output SQNR with only this node quantized
+};
+
+// One step of --target-sqnr / --max-top1-drop: the nodes kept in float so far and the result.
+struct TargetStep {
+  std::vector<std::string> float_nodes;
+  double sqnr_db = 0;
+  bool has_top1 = false;
+  double top1_drop = 0;  // top1_float - top1_quantized (fraction)
+};
 
 struct Report {
   std::string tool_version;
@@ -27,6 +43,12 @@ struct Report {
   size_t eval_samples = 0;
   std::vector<std::pair<std::string, OutputMetrics>> outputs;
   QuantizeSummary summary;
+  std::vector<TensorMetrics> tensor_metrics;  // parallel to summary.tensors (empty without evaluation)
+  std::vector<SensitivityEntry> sensitivity;  // most sensitive first (--sensitivity)
+  bool has_target = false;                    // --target-sqnr / --max-top1-drop given
+  double target_sqnr_db = 0, target_top1_drop = -1;
+  bool target_met = false;
+  std::vector<TargetStep> target_steps;
 };
 
 nlohmann::json report_to_json(const Report& r);

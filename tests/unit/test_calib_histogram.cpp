@@ -63,6 +63,12 @@ TEST_CASE("histogram layout: hand-computed bins", "[calib]") {
   CHECK(s.min == 0.5);
   CHECK(s.max == 3.0);
   CHECK(s.count == 3);
+  // The standalone Histogram gives the same bins.
+  Histogram h(16);
+  h.cover(0.5, 3.0);
+  const float v[] = {3.0f, 0.5f, 1.5f};
+  h.add(v, 3);
+  CHECK(h == s.hist);
 }
 
 TEST_CASE("histogram layout: negative values use floor", "[calib]") {

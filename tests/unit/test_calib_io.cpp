@@ -2,6 +2,7 @@
 // (run with: unit_tests "[.calib-bench]").
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <random>
@@ -15,6 +16,9 @@
 #include "calib/stats_io.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "data/sample_source.h"
+#include "exec/executor.h"
+#include "onnx_io/model_io.h"
 
 using namespace ptq;
 namespace fs = std::filesystem;
@@ -144,36 +148,105 @@ TEST_CASE("stats io: bad files are Error(BadInput) naming the file", "[calib]") 
   REQUIRE_THROWS_AS(load_and_merge_stats({dir.file("c64.json"), dir.file("c128.json")}), Error);
 }
 
+namespace {
+
+// Calibrates the bundled Fashion-MNIST CNN on samples [first, first + count) of data/calib.
+CalibStats calibrate_fashion_mnist(size_t shard_index, size_t shard_count, double* seconds = nullptr, bool observe = true) {
+  const std::string root = PTQ_SOURCE_DIR;
+  static const Model model = load_model(root + "/data/fashion_mnist_cnn.onnx");
+  static const KernelRegistry reg = make_default_registry();
+  Executor exec(model, reg, {1});
+  SourceOptions so;
+  so.max_samples = 0;
+  so.shard_index = shard_index;
+  so.shard_count = shard_count;
+  auto src = SampleSource::open(root + "/data/calib", exec.inputs(), so);
+  StatsCollector c;
+  std::vector<Sample> samples;
+  for (size_t i = 0; i < src->size(); ++i) samples.push_back(src->load(i));
+  std::clock_t c0 = std::clock();
+  for (const Sample& s : samples) {
+    c.set_sample(s.id);
+    exec.run(s.inputs, observe ? &c : nullptr);
+    c.count_sample();
+  }
+  if (seconds) *seconds = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+  return c.take();
+}
+
+}  // namespace
+
+TEST_CASE("stats io: calibration shards of a real model merge exactly (through files)", "[calib]") {
+  TempDir dir;
+  CalibStats all = calibrate_fashion_mnist(0, 1);
+  REQUIRE(all.samples > 10);
+  REQUIRE(all.tensors.size() > 3);
+  std::vector<std::string> files;
+  for (size_t k = 0; k < 3; ++k) {
+    files.push_back(dir.file("shard" + std::to_string(k) + ".json"));
+    save_stats(files.back(), calibrate_fashion_mnist(k, 3));
+  }
+  CalibStats merged = load_and_merge_stats(files);
+  CHECK(merged == all);
+  for (const auto& [name, st] : all.tensors) {
+    CHECK(merged.tensors.at(name).hist.counts() == st.hist.counts());
+    CHECK(merged.tensors.at(name).abs_hist.counts() == st.abs_hist.counts());
+  }
+}
+
 TEST_CASE("calib benchmark", "[.calib-bench]") {
   std::mt19937 rng(3);
-  const int64_t n = 1 << 22;
-  std::vector<float> normal(static_cast<size_t>(n)), relu(static_cast<size_t>(n));
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  for (int64_t i = 0; i < n; ++i) {
-    normal[static_cast<size_t>(i)] = nd(rng);
-    relu[static_cast<size_t>(i)] = std::max(0.0f, nd(rng));
-  }
-  auto time_update = [&](const std::vector<float>& v, int threads) {
-    TensorStats s;
-    s.update(v.data(), n, threads);  // warm-up / layout
-    const int reps = 10;
-    auto t0 = std::chrono::steady_clock::now();
-    for (int r = 0; r < reps; ++r) s.update(v.data(), n, threads);
-    double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return sec / reps / (static_cast<double>(n) / 1e6) * 1e3;  // ms per million floats
-  };
-  for (int threads : {1, 2}) {
-    std::printf("update(): normal %.2f ms / Mfloat, relu %.2f ms / Mfloat (threads %d)\n", time_update(normal, threads),
-                time_update(relu, threads), threads);
-  }
-  TensorStats s;
-  s.update(normal.data(), n);
-  for (CalibMethod m : {CalibMethod::Percentile, CalibMethod::KL, CalibMethod::MSE})
-    for (bool sym : {true, false}) {
-      auto t0 = std::chrono::steady_clock::now();
-      Range r = choose_range(s, RangeRequest{m, 99.99, sym ? DType::Int8 : DType::UInt8, sym});
-      double ms = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e3;
-      std::printf("%s %s: %.1f ms per tensor -> [%g, %g]\n", calib_method_name(m).c_str(), sym ? "int8 sym" : "uint8 asym", ms,
-                  r.lo, r.hi);
+  for (int64_t n : {int64_t{1} << 18, int64_t{1} << 22}) {
+    std::vector<float> normal(static_cast<size_t>(n)), relu(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      normal[static_cast<size_t>(i)] = nd(rng);
+      relu[static_cast<size_t>(i)] = std::max(0.0f, nd(rng));
     }
+    auto time_update = [&](const std::vector<float>& v, int threads) {
+      TensorStats s;
+      s.update(v.data(), n, threads);  // warm-up / layout
+      const int reps = static_cast<int>((int64_t{1} << 25) / n);
+      auto t0 = std::chrono::steady_clock::now();
+      std::clock_t c0 = std::clock();
+      for (int r = 0; r < reps; ++r) s.update(v.data(), n, threads);
+      double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+      const double per = static_cast<double>(reps) * (static_cast<double>(n) / 1e6) / 1e3;
+      return std::pair<double, double>{sec / per, cpu / per};  // ms per million floats: wall, cpu
+    };
+    for (int threads : {1, 2}) {
+      auto a = time_update(normal, threads), b = time_update(relu, threads);
+      std::printf("update() on %lld floats, threads %d: normal %.2f ms / Mfloat (cpu %.2f), relu %.2f (cpu %.2f)\n",
+                  static_cast<long long>(n), threads, a.first, a.second, b.first, b.second);
+    }
+    if (n != (int64_t{1} << 22)) continue;
+    TensorStats s;
+    s.update(normal.data(), n);
+    for (CalibMethod m : {CalibMethod::Percentile, CalibMethod::KL, CalibMethod::MSE})
+      for (bool sym : {true, false}) {
+        std::clock_t c0 = std::clock();
+        Range r = choose_range(s, RangeRequest{m, 99.99, sym ? DType::Int8 : DType::UInt8, sym});
+        double ms = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC * 1e3;
+        std::printf("%s %s: %.1f ms cpu per tensor -> [%g, %g]\n", calib_method_name(m).c_str(), sym ? "int8 sym" : "uint8 asym", ms,
+                    r.lo, r.hi);
+      }
+  }
+}
+
+TEST_CASE("calib benchmark: observer overhead on a real model", "[.calib-bench]") {
+  double with = 0, without = 0, w = 0;
+  calibrate_fashion_mnist(0, 1, &w, false);
+  for (int r = 0; r < 3; ++r) {
+    calibrate_fashion_mnist(0, 1, &w, false);
+    without += w;
+    calibrate_fashion_mnist(0, 1, &w, true);
+    with += w;
+  }
+  CalibStats st = calibrate_fashion_mnist(0, 1);
+  uint64_t floats = 0;
+  for (const auto& kv : st.tensors) floats += kv.second.count;
+  std::printf("fashion-mnist calibration, %llu samples, %.0f floats observed per sample: %.1f ms with the observer, %.1f ms without (cpu)\n",
+              static_cast<unsigned long long>(st.samples), static_cast<double>(floats) / static_cast<double>(st.samples), with / 3 * 1e3,
+              without / 3 * 1e3);
 }

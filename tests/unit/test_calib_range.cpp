@@ -136,6 +136,24 @@ TEST_CASE("range: percentile on post-ReLU data", "[calib]") {
   }
 }
 
+TEST_CASE("range: KL divergence of small windows, by hand", "[calib]") {
+  using calib_detail::KlHist;
+  using calib_detail::kl_window;
+  const std::vector<uint64_t> h{4, 0, 2, 2};
+  const KlHist kh(h.data(), 4);
+  const double e = 1e-4;
+  auto term = [](double p, double sp, double q, double sq) { return p / sp * std::log((p / sp) / (q / sq)); };
+  // [0, 4), 2 levels: chunks {4, 0} and {2, 2} spread over P's nonzero bins reproduce P: KL = 0.
+  CHECK(kl_window(kh, 0, 4, 2) == 0.0);
+  // [0, 3): P = [4, 0, 2 + 2 (folded)], chunks {4} and {0, 2} -> Q = [4, 0, 2]. One zero bin in
+  // each: it gets eps, the two nonzero bins give eps/2 each. Sums 8 and 6.
+  const double p3 = 4 - e / 2, q3 = 2 - e / 2;
+  CHECK(kl_window(kh, 0, 3, 2) == Approx(term(p3, 8, p3, 6) + term(e, 8, e, 6) + term(p3, 8, q3, 6)).epsilon(1e-12));
+  // [1, 4): P = [0 + 4 (folded), 2, 2], chunks {0} and {2, 2} -> Q = [0, 2, 2]; Q's zero gets eps.
+  const double q2 = 2 - e / 2;
+  CHECK(kl_window(kh, 1, 4, 2) == Approx(term(4, 8, e, 4) + 2 * term(2, 8, q2, 4)).epsilon(1e-12));
+}
+
 TEST_CASE("range: KL does not clip when every bin holds the same count", "[calib]") {
   // 3 values at each bin centre (k + 0.5) / 2048: Q == P exactly for the full window (KL = 0),
   // any narrower window folds its outliers into the last bin (KL > 0).

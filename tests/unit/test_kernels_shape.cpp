@@ -116,6 +116,9 @@ TEST_CASE("Gather: negative indices, any axis, int8 data", "[shape]") {
   Tensor q = iota<int8_t>({5}, int8_t(-2));
   CHECK(values<int8_t>(run1("Gather", {q, Tensor::scalar<int64_t>(-5)}, {}, 13)) == std::vector<int8_t>{-2});
   CHECK_THROWS(run1("Gather", {x, Tensor::from_vector<int64_t>({3}, {1})}, {}, 13));
+  // Scalar data has no axis to gather from or concatenate along.
+  CHECK_THROWS_AS(run1("Gather", {Tensor::scalar<float>(1), Tensor::scalar<int64_t>(0)}, {}, 13), Error);
+  CHECK_THROWS_AS(run1("Concat", {Tensor::scalar<float>(1), Tensor::scalar<float>(2)}, {Attribute::make_int("axis", 0)}, 13), Error);
 }
 
 TEST_CASE("GatherElements, GatherND and ScatterND", "[shape]") {

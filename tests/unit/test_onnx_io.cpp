@@ -67,6 +67,8 @@ TEST_CASE("model round trip keeps graph, attributes and tensors", "[io]") {
   REQUIRE(r.opset() == 13);
   REQUIRE(r.metadata == m.metadata);
   REQUIRE(r.graph.initializers.at("w").data<float>()[3] == 3.5f);
+  // ONNX's checker accepts what we write (without the made-up attribute, which it would reject).
+  r.graph.nodes[0].attrs.clear();
   INFO(check_model(r));
   REQUIRE(check_model(r).empty());
 }
