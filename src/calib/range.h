@@ -6,7 +6,7 @@
 //               count reaches p% of the elements); asymmetric: lo/hi clip (100-p)% on each side.
 //   kl          TensorRT's entropy calibration. Symmetric: on the |x| histogram, for every candidate
 //               i = L..used bins, P = hist[0:i] with the outliers folded into its last bin,
-//               Q = hist[0:i] merged into L chunks (i / L bins each, the last takes the remainder) and
+//               Q = hist[0:i] merged into L chunks (bin k in chunk floor(k * L / i)) and
 //               spread back evenly over the bins where P is nonzero; both smoothed (zero bins get
 //               eps = 1e-4, nonzero bins give it back); T = i * width for the i minimizing KL(P||Q).
 //               L = levels of |x|: 128 for 8-bit, 8 for 4-bit. The bin holding 0 first takes its

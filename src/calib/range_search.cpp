@@ -42,10 +42,14 @@ KlHist::KlHist(const uint64_t* counts, int64_t bins) : h(counts), nb(bins) {
 
 double kl_window(const KlHist& H, int64_t a, int64_t b, int64_t levels) {
   // P = h[a, b) with everything below a added to P[0] and above b to P[len-1]; Q = the window alone
-  // (no outliers) summed over `levels` chunks of m = len / levels bins (the last takes the rest),
-  // each chunk's sum spread evenly over the bins where P is nonzero. Chunk sums and nonzero counts
-  // come from prefix arrays, so the only per-bin work is the final sum over P's nonzero bins.
-  const int64_t len = b - a, m = len / levels;
+  // (no outliers) summed over `levels` chunks (bin k of the window is in chunk floor(k * levels /
+  // len), i.e. chunk j = [ceil(j * len / levels), ceil((j + 1) * len / levels)), as in NVIDIA's
+  // pytorch-quantization; TensorRT's older i / levels bins with the rest in the last chunk makes the
+  // divergence jump with the remainder), each chunk's sum spread evenly over the bins where P is
+  // nonzero. Chunk sums and nonzero counts come from prefix arrays, so the only per-bin work is the
+  // final sum over P's nonzero bins.
+  const int64_t len = b - a;
+  auto chunk_start = [&](int64_t j) { return (j * len + levels - 1) / levels; };
   const double below = static_cast<double>(H.prefix[static_cast<size_t>(a)]);
   const double above = static_cast<double>(H.prefix[static_cast<size_t>(H.nb)] - H.prefix[static_cast<size_t>(b)]);
   auto P = [&](int64_t k) {  // k in [0, len)
@@ -62,7 +66,7 @@ double kl_window(const KlHist& H, int64_t a, int64_t b, int64_t levels) {
   };
   int64_t nz_p = 0, nz_q = 0;
   for (int64_t j = 0; j < levels; ++j) {
-    const int64_t s = j * m, e = j == levels - 1 ? len : s + m;
+    const int64_t s = chunk_start(j), e = chunk_start(j + 1);
     const int64_t nz = nonzero_in(s, e);
     nz_p += nz;
     if (H.prefix[static_cast<size_t>(a + e)] > H.prefix[static_cast<size_t>(a + s)]) nz_q += nz;
@@ -74,7 +78,7 @@ double kl_window(const KlHist& H, int64_t a, int64_t b, int64_t levels) {
   const double eps1_q = kSmoothEps * static_cast<double>(len - nz_q) / static_cast<double>(nz_q);
   double sp = kSmoothEps * static_cast<double>(len - nz_p), sq = sp, acc = 0;
   for (int64_t j = 0; j < levels; ++j) {
-    const int64_t s = j * m, e = j == levels - 1 ? len : s + m;
+    const int64_t s = chunk_start(j), e = chunk_start(j + 1);
     const double qsum = static_cast<double>(H.prefix[static_cast<size_t>(a + e)] - H.prefix[static_cast<size_t>(a + s)]);
     const double qv = qsum > 0 ? qsum / static_cast<double>(nonzero_in(s, e)) : 0.0;
     const double qs = qv > eps1_q ? qv - eps1_q : kSmoothEps;

@@ -145,13 +145,13 @@ TEST_CASE("range: KL divergence of small windows, by hand", "[calib]") {
   auto term = [](double p, double sp, double q, double sq) { return p / sp * std::log((p / sp) / (q / sq)); };
   // [0, 4), 2 levels: chunks {4, 0} and {2, 2} spread over P's nonzero bins reproduce P: KL = 0.
   CHECK(kl_window(kh, 0, 4, 2) == 0.0);
-  // [0, 3): P = [4, 0, 2 + 2 (folded)], chunks {4} and {0, 2} -> Q = [4, 0, 2]. One zero bin in
-  // each: it gets eps, the two nonzero bins give eps/2 each. Sums 8 and 6.
+  // [0, 3): P = [4, 0, 2 + 2 (folded)]; chunks floor(k * 2 / 3) = {0, 1} and {2}: sums 4 and 2 ->
+  // Q = [4, 0, 2]. One zero bin in each: it gets eps, the two nonzero bins give eps/2 each. Sums 8, 6.
   const double p3 = 4 - e / 2, q3 = 2 - e / 2;
   CHECK(kl_window(kh, 0, 3, 2) == Approx(term(p3, 8, p3, 6) + term(e, 8, e, 6) + term(p3, 8, q3, 6)).epsilon(1e-12));
-  // [1, 4): P = [0 + 4 (folded), 2, 2], chunks {0} and {2, 2} -> Q = [0, 2, 2]; Q's zero gets eps.
-  const double q2 = 2 - e / 2;
-  CHECK(kl_window(kh, 1, 4, 2) == Approx(term(4, 8, e, 4) + 2 * term(2, 8, q2, 4)).epsilon(1e-12));
+  // [1, 4): P = [0 + 4 (folded), 2, 2]; chunks {0, 1} (window sum 0 + 2 over 2 nonzero P bins) and
+  // {2} -> Q = [1, 1, 2]; no zeros, no smoothing: KL = 1/2 ln 2 + 1/4 ln 1 + 1/4 ln 1/2 = ln(2) / 4.
+  CHECK(kl_window(kh, 1, 4, 2) == Approx(std::log(2.0) / 4).epsilon(1e-12));
 }
 
 TEST_CASE("range: KL does not clip when every bin holds the same count", "[calib]") {
@@ -171,17 +171,18 @@ TEST_CASE("range: KL does not clip when every bin holds the same count", "[calib
 
 TEST_CASE("range: KL clips a single outlier (TensorRT entropy)", "[calib]") {
   TensorStats s = stats_of(triangular_with_outlier());
-  // Symmetric int8, |x| width 1/16, bulk in bins 0..15, outlier in bin 1600. For i in [128, 256)
-  // each chunk is one bin, so Q == P except the folded outlier (KL ~ 1e-4 * ln(1e4) ~ 1e-3); from
-  // i = 256 neighbouring bins of the falling bulk are averaged (more divergence), and only i > 1600
-  // avoids the outlier penalty but averages 12 bins at once. So T = i / 16 is in [8, 16).
+  // Symmetric int8, |x| width 1/16, bulk in bins 0..15, outlier in bin 1600. At i = 128 each chunk
+  // is one bin, so Q == P except the folded outlier (KL ~ 1e-4 * ln(1e4) ~ 1e-3); any larger i
+  // merges neighbouring bins of the falling bulk (chunk 0 holds bins 0 and 1 from i = 129 on), and
+  // only i > 1600 avoids the outlier penalty, merging 12 bins at once. So T = i / 16 is 8 (we only
+  // assert it is clipped to the first octave, [8, 16)).
   Range r = choose_range(s, req(CalibMethod::KL, DType::Int8, true));
   CHECK(r.lo == -0.99f);
   CHECK(r.hi >= 8.0f);
   CHECK(r.hi < 16.0f);
-  // Asymmetric uint8 on the signed histogram (offset -16, 0 at bin 16): windows [a, b) with
-  // 256 <= b - a < 512 keep one bin per chunk; a > 0 would fold bulk into P[0]. So a = 0 (lo = min)
-  // and b in [256, 528): hi = (b - 16) / 16 in [15, 32).
+  // Asymmetric uint8 on the signed histogram (offset -16, 0 at bin 16): only windows of exactly
+  // 256 bins keep one bin per chunk; a > 0 would fold bulk into P[0]. So a = 0 (lo = min) and b is
+  // 256 (hi = (b - 16) / 16 = 15; we assert [15, 32), i.e. b < 2 * 256 + 16).
   Range a = choose_range(s, req(CalibMethod::KL, DType::UInt8, false));
   CHECK(a.lo == -0.99f);
   CHECK(a.hi >= 15.0f);
