@@ -9,6 +9,7 @@
 #include "app/provenance.h"
 #include "app/sensitivity.h"
 #include "calib/collector.h"
+#include "calib/stats_io.h"
 #include "core/atomic_file.h"
 #include "data/npy.h"
 #include "data/sample_source.h"
@@ -68,8 +69,12 @@ Report run_quantize_job(const QuantizeJob& job, JobObserver* observer) {
   std::string out_path = job.output_path.empty() ? default_output_path(job.model_path, job.qopts) : job.output_path;
   std::string report_path = job.report_path.empty() ? default_report_path(out_path) : job.report_path;
   Model original = load_model(job.model_path);
-  check_output_path(out_path, job.model_path, job.force, "output model");
-  check_output_path(report_path, job.model_path, job.force, "report");
+  if (!job.stats_only) {
+    check_output_path(out_path, job.model_path, job.force, "output model");
+    check_output_path(report_path, job.model_path, job.force, "report");
+  }
+  if (!job.save_stats_path.empty()) check_output_path(job.save_stats_path, job.model_path, job.force, "statistics file");
+  if (job.stats_only && job.save_stats_path.empty()) fail(ErrorKind::Usage, "--stats-only needs --save-stats FILE");
   if (!job.prepared_path.empty()) check_output_path(job.prepared_path, job.model_path, job.force, "prepared model");
 
   Model model = prepare_for_quantization(original, job.qopts, &obs);
@@ -80,32 +85,57 @@ Report run_quantize_job(const QuantizeJob& job, JobObserver* observer) {
   KernelRegistry reg = make_default_registry();
   Executor exec(model, reg, {job.threads});
 
-  // Calibration: one streaming pass; the collector keeps per-tensor statistics only.
-  SourceOptions so;
-  so.max_samples = job.max_samples;
-  auto src = SampleSource::open(job.calib_dir, exec.inputs(), so);
-  StatsCollector collector({job.qopts.histogram_bins, job.threads});
-  auto t0 = std::chrono::steady_clock::now();
-  obs.phase("calibrate", src->size());
-  for (size_t i = 0; i < src->size(); ++i) {
-    Sample s = src->load(i);
-    collector.set_sample(s.id);
-    exec.run(s.inputs, &collector);
-    collector.count_sample();
-    obs.step(i + 1);
+  // Calibration: one streaming pass; the collector keeps per-tensor statistics only. With
+  // --load-stats the pass is replaced by saved statistics (merged exactly across shards).
+  CalibStats stats;
+  std::string calib_layout = "statistics file";
+  double calib_seconds = 0;
+  if (!job.load_stats_paths.empty()) {
+    stats = load_and_merge_stats(job.load_stats_paths);
+  } else {
+    SourceOptions so;
+    so.max_samples = job.max_samples;
+    so.shard_index = job.shard_index;
+    so.shard_count = job.shard_count;
+    auto src = SampleSource::open(job.calib_dir, exec.inputs(), so);
+    StatsCollector collector({job.qopts.histogram_bins, job.threads});
+    auto t0 = std::chrono::steady_clock::now();
+    obs.phase("calibrate", src->size());
+    for (size_t i = 0; i < src->size(); ++i) {
+      Sample s = src->load(i);
+      collector.set_sample(s.id);
+      exec.run(s.inputs, &collector);
+      collector.count_sample();
+      obs.step(i + 1);
+    }
+    calib_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    calib_layout = src->layout();
+    stats = collector.take();
   }
-  double calib_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!job.save_stats_path.empty()) {
+    save_stats(job.save_stats_path, stats);
+    obs.info("wrote " + job.save_stats_path);
+  }
+  if (job.stats_only) {
+    Report r;
+    r.model_path = job.model_path;
+    r.calib_dir = job.calib_dir;
+    r.calib_layout = calib_layout;
+    r.calib_samples = stats.samples;
+    r.calib_seconds = calib_seconds;
+    return r;
+  }
 
   RuleRegistry rules = make_default_rules();
   Report report;
   // Sensitivity / accuracy target (src/app/sensitivity.cpp) may keep extra nodes in float.
-  QuantizeContext qctx{model, collector.stats(), collector.dtypes(), rules, reg};
+  QuantizeContext qctx{model, stats.tensors, stats.dtypes, rules, reg};
   std::set<std::string> extra_float = choose_float_nodes(qctx, job, report, obs);
   Model corrected = job.bias_correction ? correct_biases(qctx, job, extra_float, obs) : Model();
-  QuantizeContext final_ctx{job.bias_correction ? corrected : model, collector.stats(), collector.dtypes(), rules, reg};
+  QuantizeContext final_ctx{job.bias_correction ? corrected : model, stats.tensors, stats.dtypes, rules, reg};
   Model qmodel = build_qdq(final_ctx, job, extra_float, &report.summary);
   set_provenance(qmodel.metadata, provenance_entries(job.qopts, job.max_samples, calibration_digest(job.calib_dir),
-                                                     src->size()));
+                                                     static_cast<size_t>(stats.samples)));
   // Evaluate before writing anything, so that bad evaluation data leaves no output behind.
   if (job.evaluate) evaluate(model, qmodel, job, job.threads, reg, report, obs);
   save_model(qmodel, out_path);
@@ -119,8 +149,8 @@ Report run_quantize_job(const QuantizeJob& job, JobObserver* observer) {
   report.output_bytes = fs::file_size(out_path, ec);
   report.options = job.qopts;
   report.calib_dir = job.calib_dir;
-  report.calib_layout = src->layout();
-  report.calib_samples = src->size();
+  report.calib_layout = calib_layout;
+  report.calib_samples = static_cast<size_t>(stats.samples);
   report.calib_seconds = calib_seconds;
   try {
     nlohmann::json rj = report_to_json(report);

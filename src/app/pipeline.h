@@ -3,6 +3,7 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "quant/options.h"
 #include "report/report.h"
@@ -27,6 +28,11 @@ struct QuantizeJob {
   double max_top1_drop = -1;       // --max-top1-drop PCT (with --labels); < 0 = none
   bool has_target() const { return target_sqnr_db > -1e299 || max_top1_drop >= 0; }
   QuantOptions qopts;
+  // Statistics reuse (see README "Reusing and sharding calibration"):
+  std::string save_stats_path;                // write the collected statistics here
+  std::vector<std::string> load_stats_paths;  // skip calibration; merge these statistics files
+  size_t shard_index = 0, shard_count = 1;    // calibrate on every shard_count-th sample only
+  bool stats_only = false;                    // stop after writing --save-stats (no model)
 };
 
 // Progress and log lines for the caller to render (progress bar on a TTY, plain lines in CI).

@@ -6,14 +6,15 @@
 //               count reaches p% of the elements); asymmetric: lo/hi clip (100-p)% on each side.
 //   kl          TensorRT's entropy calibration. Symmetric: on the |x| histogram, for every candidate
 //               i = L..used bins, P = hist[0:i] with the outliers folded into its last bin,
-//               Q = hist[0:i] merged into L chunks (bin k in chunk floor(k * L / i)) and
-//               spread back evenly over the bins where P is nonzero; both smoothed (zero bins get
-//               eps = 1e-4, nonzero bins give it back); T = i * width for the i minimizing KL(P||Q).
-//               L = levels of |x|: 128 for 8-bit, 8 for 4-bit. The bin holding 0 first takes its
-//               neighbour's count (pytorch-quantization's fix for the post-ReLU zero spike).
-//               Asymmetric: the same divergence on the
-//               signed histogram for windows [a, b) (outliers folded into both ends), L = 256 / 16,
-//               windows containing 0, found by coordinate descent (best a for b, best b for a, ...).
+//               Q = hist[0:i] merged into L chunks (bin k in chunk floor(k * L / i)) and spread
+//               back evenly over the bins where P is nonzero; both smoothed (zero bins get
+//               eps = 1e-4, nonzero bins give it back); T = i * width for the (first) i minimizing
+//               KL(P||Q). L = levels of |x|: 128 for 8-bit, 8 for 4-bit. The bin holding 0 first
+//               takes its neighbour's count (pytorch-quantization's fix for the post-ReLU zero
+//               spike). Asymmetric: the same divergence on the signed histogram for windows [a, b)
+//               (outliers folded into both end bins), L = 256 / 16, windows containing 0, found by
+//               coordinate descent (best a for b, best b for a, ...; run from both ends).
+//               Spiky data (e.g. image inputs whose background is one value) can make KL clip hard.
 //   mse         minimizes the expected squared quantization error over candidate ranges at bin edges:
 //               rounding noise step^2/12 for every value inside plus (c - edge)^2 + width^2/12 for
 //               every value of a bin centred at c outside; step from the target's integer grid (after

@@ -21,6 +21,7 @@ struct QuantizeArgs {
   std::string activation_type = "uint8";
   std::string weight_type = "int8";
   std::string method = "minmax";
+  std::string shard;
   std::vector<std::string> exclude_nodes, exclude_op_types;
   bool symmetric_activations = false;
   QuantizeJob job;
@@ -48,6 +49,10 @@ Runner add_quantize_options(CLI::App& app, const GlobalFlags& flags) {
   app.add_option("--weight-type", a->weight_type, "weight type (int4/uint4: opset 21, 4-bit packed)")->check(CLI::IsMember({"int8", "uint8", "int4", "uint4"}));
   app.add_flag("--weight-only", a->job.qopts.weight_only, "quantize weights only; activations stay float");
   app.add_option("--method", a->method, "calibration method")->check(CLI::IsMember({"minmax", "percentile", "kl", "entropy", "mse"}));
+  app.add_option("--save-stats", a->job.save_stats_path, "write the calibration statistics (JSON) to FILE");
+  app.add_option("--load-stats", a->job.load_stats_paths, "quantize from saved statistics (repeatable: shards merge exactly) instead of calibrating");
+  app.add_option("--shard", a->shard, "calibrate on shard I of N (every N-th sample from the I-th, 0-based), e.g. 2/8");
+  app.add_flag("--stats-only", a->job.stats_only, "stop after --save-stats (no model, no report)");
   app.add_option("--percentile", a->job.qopts.percentile, "percentile for --method percentile (default 99.99)")->check(CLI::Range(50.0, 100.0));
   app.add_option("--bins", a->job.qopts.histogram_bins, "calibration histogram bins per tensor (default 2048)")->check(CLI::Range(kMinBins, kMaxBins));
   app.add_flag("--symmetric-activations", a->symmetric_activations, "symmetric activation ranges (zero point 0 / 128)");
@@ -80,6 +85,14 @@ Runner add_quantize_options(CLI::App& app, const GlobalFlags& flags) {
     job.qopts.activation_type = parse_quant_type(a->activation_type);
     job.qopts.weight_type = parse_quant_type(a->weight_type);
     job.qopts.method = parse_calib_method(a->method);
+    if (!a->shard.empty()) {
+      unsigned long i = 0, n = 0;
+      char tail = 0;
+      if (std::sscanf(a->shard.c_str(), "%lu/%lu%c", &i, &n, &tail) != 2 || n == 0 || i >= n)
+        fail(ErrorKind::Usage, "--shard expects I/N with 0 <= I < N, got '{}'", a->shard);
+      job.shard_index = i;
+      job.shard_count = n;
+    }
     job.qopts.activation_symmetric = a->symmetric_activations;
     job.qopts.exclude_nodes.insert(a->exclude_nodes.begin(), a->exclude_nodes.end());
     job.qopts.exclude_op_types.insert(a->exclude_op_types.begin(), a->exclude_op_types.end());
