@@ -10,25 +10,14 @@
 #include "exec/executor.h"
 #include "quant/quantizer.h"
 
+#include "test_util.h"
+
 using namespace ptq;
 
 namespace {
 
-Node make(const std::string& op, std::vector<std::string> in, std::vector<std::string> out, std::vector<Attribute> attrs = {}) {
-  Node n;
-  n.op_type = op;
-  n.name = op + "_" + out[0];
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  n.attrs = std::move(attrs);
-  return n;
-}
-
-Tensor wave(Shape s, float amp, float phase) {
-  Tensor t(DType::Float32, s);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = amp * std::sin(0.7f * static_cast<float>(i) + phase);
-  return t;
-}
+using test::make;
+using test::wave;
 
 Model base(Shape xs) {
   Model m;

@@ -8,19 +8,13 @@
 #include "exec/executor.h"
 #include "quant/quantizer.h"
 
+#include "test_util.h"
+
 using namespace ptq;
 
 namespace {
 
-Node make(const std::string& op, std::vector<std::string> in, std::vector<std::string> out, std::vector<Attribute> attrs = {}) {
-  Node n;
-  n.op_type = op;
-  n.name = op + "_" + out[0];
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  n.attrs = std::move(attrs);
-  return n;
-}
+using test::make;
 
 Tensor ramp(Shape s, float lo, float step) {
   Tensor t(DType::Float32, s);

@@ -60,6 +60,22 @@ std::vector<Tensor> run_single_node(const std::string& op_type, const std::vecto
   return ex.run(feeds);
 }
 
+Node make(const std::string& op, std::vector<std::string> in, std::vector<std::string> out, std::vector<Attribute> attrs) {
+  Node n;
+  n.op_type = op;
+  n.name = op + "_" + out[0];
+  n.inputs = std::move(in);
+  n.outputs = std::move(out);
+  n.attrs = std::move(attrs);
+  return n;
+}
+
+Tensor wave(Shape s, float amp, float phase) {
+  Tensor t(DType::Float32, s);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = amp * std::sin(0.7f * static_cast<float>(i) + phase);
+  return t;
+}
+
 void require_close(const Tensor& got, const std::vector<float>& want, float atol) {
   REQUIRE(got.dtype() == DType::Float32);
   REQUIRE(got.numel() == static_cast<int64_t>(want.size()));

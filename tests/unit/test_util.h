@@ -22,6 +22,11 @@ std::vector<Tensor> run_single_node(const std::string& op_type, const std::vecto
                                     std::vector<Attribute> attrs, int64_t opset, size_t n_outputs = 1,
                                     const std::vector<size_t>& as_initializer = {});
 
+// A node named "<op>_<first output>" (the graph-building helper of the quantizer tests).
+Node make(const std::string& op, std::vector<std::string> in, std::vector<std::string> out, std::vector<Attribute> attrs = {});
+// Deterministic test data: amp * sin(0.7 i + phase).
+Tensor wave(Shape s, float amp, float phase);
+
 // Float vectors equal within abs tolerance (prints the first mismatch through Catch).
 void require_close(const Tensor& got, const std::vector<float>& want, float atol = 1e-5f);
 
