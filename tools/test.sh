@@ -6,7 +6,7 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 sanitize=0
 for a in "$@"; do [ "$a" = "--sanitize" ] && sanitize=1; done
 # The executor cross-check exports real PyTorch models, so the tests also need Debian's torch.
-PTQ_EXTRA_PACKAGES="parallel python3-torch python3-torchvision python3-onnx chromium" "$repo/tools/setup.sh" "$repo/build"
+PTQ_EXTRA_PACKAGES="parallel python3-pil python3-torch python3-torchvision python3-onnx chromium" "$repo/tools/setup.sh" "$repo/build"
 # Tests labelled slow (the >2 GB external-data model) run with: ctest -L slow
 (cd "$repo/build" && ctest --output-on-failure -j2 -LE slow)
 if [ "$sanitize" = 1 ]; then

@@ -87,6 +87,7 @@ Model correct_biases(const QuantizeContext& ctx, const QuantizeJob& job, const s
   Executor fexec(ctx.model, ctx.reg, {job.threads});
   SourceOptions so;
   so.max_samples = job.max_samples;
+  so.image = job.image;
   auto src = SampleSource::open(job.calib_dir, fexec.inputs(), so);
   MeanObserver mobs(inputs);
   obs.phase("bias correction", src->size());

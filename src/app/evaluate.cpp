@@ -83,6 +83,7 @@ void evaluate(const Model& float_model, const Model& quant_model, const Quantize
   Executor qexec(quant_model, reg, {threads});
   SourceOptions so;
   so.max_samples = eo.max_samples ? eo.max_samples : job.max_samples;
+  so.image = job.image;
   std::string dir = job.eval_dir.empty() ? job.calib_dir : job.eval_dir;
   // A labels file kept beside the evaluation samples is not a sample.
   std::error_code ec;

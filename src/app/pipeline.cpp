@@ -94,6 +94,7 @@ Report run_quantize_job(const QuantizeJob& job, JobObserver* observer) {
     stats = load_and_merge_stats(job.load_stats_paths);
   } else {
     SourceOptions so;
+    so.image = job.image;
     so.max_samples = job.max_samples;
     so.shard_index = job.shard_index;
     so.shard_count = job.shard_count;

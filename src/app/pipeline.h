@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "data/image.h"
 #include "quant/options.h"
 #include "report/report.h"
 
@@ -32,7 +33,8 @@ struct QuantizeJob {
   std::string save_stats_path;                // write the collected statistics here
   std::vector<std::string> load_stats_paths;  // skip calibration; merge these statistics files
   size_t shard_index = 0, shard_count = 1;    // calibrate on every shard_count-th sample only
-  bool stats_only = false;                    // stop after writing --save-stats (no model)
+  bool stats_only = false;
+  ImageOptions image;                         // preprocessing for image-folder inputs                    // stop after writing --save-stats (no model)
 };
 
 // Progress and log lines for the caller to render (progress bar on a TTY, plain lines in CI).

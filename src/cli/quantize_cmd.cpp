@@ -5,6 +5,7 @@
 #include "app/pipeline.h"
 #include "cli/batch.h"
 #include "cli/commands.h"
+#include "cli/image_options.h"
 #include "core/error.h"
 
 namespace ptq::cli {
@@ -22,6 +23,7 @@ struct QuantizeArgs {
   std::string weight_type = "int8";
   std::string method = "minmax";
   std::string shard;
+  ImageArgs image;
   std::vector<std::string> exclude_nodes, exclude_op_types;
   bool symmetric_activations = false;
   QuantizeJob job;
@@ -49,6 +51,7 @@ Runner add_quantize_options(CLI::App& app, const GlobalFlags& flags) {
   app.add_option("--weight-type", a->weight_type, "weight type (int4/uint4: opset 21, 4-bit packed)")->check(CLI::IsMember({"int8", "uint8", "int4", "uint4"}));
   app.add_flag("--weight-only", a->job.qopts.weight_only, "quantize weights only; activations stay float");
   app.add_option("--method", a->method, "calibration method")->check(CLI::IsMember({"minmax", "percentile", "kl", "entropy", "mse"}));
+  add_image_options(app, a->image);
   app.add_option("--save-stats", a->job.save_stats_path, "write the calibration statistics (JSON) to FILE");
   app.add_option("--load-stats", a->job.load_stats_paths, "quantize from saved statistics (repeatable: shards merge exactly) instead of calibrating");
   app.add_option("--shard", a->shard, "calibrate on shard I of N (every N-th sample from the I-th, 0-based), e.g. 2/8");
@@ -85,6 +88,7 @@ Runner add_quantize_options(CLI::App& app, const GlobalFlags& flags) {
     job.qopts.activation_type = parse_quant_type(a->activation_type);
     job.qopts.weight_type = parse_quant_type(a->weight_type);
     job.qopts.method = parse_calib_method(a->method);
+    job.image = to_image_options(a->image);
     if (!a->shard.empty()) {
       unsigned long i = 0, n = 0;
       char tail = 0;

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/image_options.h"
 #include "core/error.h"
 #include "data/npy.h"
 #include "data/sample_source.h"
@@ -24,6 +25,7 @@ struct RunArgs {
   size_t max_samples = 0;
   int threads = 1;
   int repeat = 1;
+  ImageArgs image;
 };
 
 // File-system-safe version of a tensor or sample name.
@@ -45,6 +47,7 @@ Runner add_run_command(CLI::App& app, const GlobalFlags& flags) {
   cmd->add_option("--max-samples", a->max_samples, "use at most N samples")->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->threads, "CPU threads")->check(CLI::Range(1, 256));
   cmd->add_option("--repeat", a->repeat, "run each sample N times (timing)")->check(CLI::Range(1, 100000));
+  add_image_options(*cmd, a->image);
   cmd->footer("Example:\n  quantize run model.onnx --inputs data/calib --save-outputs outs/ --threads 2 --repeat 10");
   return [a, &flags]() -> int {
     Model model = load_model(a->model);
@@ -52,6 +55,7 @@ Runner add_run_command(CLI::App& app, const GlobalFlags& flags) {
     Executor exec(model, reg, {a->threads});
     SourceOptions so;
     so.max_samples = a->max_samples;
+    so.image = to_image_options(a->image);
     auto src = SampleSource::open(a->inputs, exec.inputs(), so);
     if (!a->save_outputs.empty()) {
       std::error_code ec;
