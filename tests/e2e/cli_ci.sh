@@ -9,7 +9,7 @@ ROOT=${1:?usage: $0 REPO_ROOT BUILD_DIR}
 BUILD=${2:?usage: $0 REPO_ROOT BUILD_DIR}
 Q="$BUILD/src/quantize"
 PY=/usr/bin/python3
-skip() { echo "SKIP: $1"; if [ -n "${CI:-}" ]; then exit 1; fi; exit 77; }
+source "$(dirname "$0")/lib.sh"
 $PY -c "import numpy" 2>/dev/null || skip "python3-numpy missing"
 W="$BUILD/e2e/cli_ci"
 rm -rf "$W" && mkdir -p "$W/calib" "$W/out"

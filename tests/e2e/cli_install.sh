@@ -6,7 +6,7 @@
 set -euo pipefail
 ROOT=${1:?usage: $0 REPO_ROOT BUILD_DIR}
 BUILD=${2:?usage: $0 REPO_ROOT BUILD_DIR}
-skip() { echo "SKIP: $1"; if [ -n "${CI:-}" ]; then exit 1; fi; exit 77; }
+source "$(dirname "$0")/lib.sh"
 command -v cpack >/dev/null || skip "cpack missing"
 command -v dpkg-shlibdeps >/dev/null || skip "dpkg-shlibdeps missing (apt-get install dpkg-dev)"
 W="$BUILD/e2e/cli_install"

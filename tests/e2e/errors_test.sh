@@ -8,7 +8,7 @@ set -uo pipefail
 ROOT=${1:?usage: $0 REPO_ROOT BUILD_DIR}
 BUILD=${2:?usage: $0 REPO_ROOT BUILD_DIR}
 Q="$BUILD/src/quantize"
-skip() { echo "SKIP: $1"; if [ -n "${CI:-}" ]; then exit 1; fi; exit 77; }
+source "$(dirname "$0")/lib.sh"
 /usr/bin/python3 -c "import numpy, onnx" 2>/dev/null || skip "python3-numpy / python3-onnx missing"
 W="$BUILD/e2e/errors"
 rm -rf "$W" && mkdir -p "$W"

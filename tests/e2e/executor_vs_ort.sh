@@ -36,10 +36,7 @@ ORT="$ROOT/tools/ort"
 ATOL=1e-4
 RTOL=1e-3
 
-skip() {
-  if [ -n "${CI:-}" ]; then echo "FAIL: $1 (not skipped because \$CI is set)"; exit 1; fi
-  echo "SKIP: $1"; exit 77
-}
+source "$(dirname "$0")/lib.sh"
 
 "$PY" -c 'import torch, torchvision, onnx, numpy' 2>/dev/null ||
   skip "$PY cannot import torch/torchvision/onnx/numpy (Debian: apt-get install python3-torch python3-torchvision python3-onnx)"

@@ -12,7 +12,7 @@ MODEL="$ROOT/data/fashion_mnist_cnn.onnx"
 CALIB="$ROOT/data/calib"
 
 # In CI (CI set) a missing runtime is a failure, not a skip.
-skip() { echo "SKIP: $1"; if [ -n "${CI:-}" ]; then exit 1; fi; exit 77; }
+source "$(dirname "$0")/lib.sh"
 command -v node >/dev/null || skip "node not found"
 if [ ! -d "$ORT/node_modules/onnxruntime-node" ]; then
   command -v npm >/dev/null || skip "npm not found"

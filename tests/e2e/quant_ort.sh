@@ -16,8 +16,8 @@ ROOT=${1:?usage: $0 REPO_ROOT BUILD_DIR}
 BUILD=${2:?usage: $0 REPO_ROOT BUILD_DIR}
 Q="$BUILD/src/quantize"
 ORT="$ROOT/tools/ort"
-skip() { echo "SKIP: $1"; if [ -n "${CI:-}" ]; then exit 1; fi; exit 77; }
-[ -d "$ORT/node_modules/onnxruntime-node" ] || skip "onnxruntime-node not installed (run tools/setup.sh)"
+source "$(dirname "$0")/lib.sh"
+require_ort "$ORT"
 /usr/bin/python3 -c "import numpy, onnx" 2>/dev/null || skip "python3-numpy / python3-onnx missing"
 W="$BUILD/e2e/quant_ort"
 rm -rf "$W" && mkdir -p "$W"

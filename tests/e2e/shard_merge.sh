@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT=${1:?usage: $0 REPO_ROOT BUILD_DIR}
 BUILD=${2:?usage: $0 REPO_ROOT BUILD_DIR}
 Q="$BUILD/src/quantize"
-skip() { echo "SKIP: $1"; if [ -n "${CI:-}" ]; then exit 1; fi; exit 77; }
+source "$(dirname "$0")/lib.sh"
 command -v parallel >/dev/null || skip "GNU parallel not installed (apt-get install parallel)"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
