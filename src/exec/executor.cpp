@@ -4,6 +4,7 @@
 
 #include <new>
 
+#include "data/input_check.h"
 #include "graph/graph_utils.h"
 
 namespace ptq {
@@ -203,7 +204,7 @@ std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs, V
   for (const ValueInfo* vi : inputs_) {
     auto it = inputs.find(vi->name);
     if (it == inputs.end()) bad_input("model input '{}' was not given", vi->name);
-    check_input_matches(*vi, it->second, "input '" + vi->name + "'");
+    check_input_matches(*vi, it->second, "run");
     formal.push_back(it->second);
   }
   for (const auto& [name, t] : inputs) {
@@ -215,19 +216,7 @@ std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs, V
 }
 
 void check_input_matches(const ValueInfo& decl, const Tensor& t, const std::string& what) {
-  if (decl.dtype != DType::Undefined && decl.dtype != t.dtype())
-    bad_input("{}: model input '{}' expects {}, got {}", what, decl.name, dtype_name(decl.dtype), dtype_name(t.dtype()));
-  if (!decl.has_shape) return;
-  if (decl.shape.size() != t.shape().size())
-    bad_input("{}: model input '{}' expects rank {}, got shape {}", what, decl.name, decl.shape.size(), shape_str(t.shape()));
-  for (size_t i = 0; i < decl.shape.size(); ++i)
-    if (decl.shape[i].value >= 0 && decl.shape[i].value != t.shape()[i]) {
-      std::string want = "[";
-      for (size_t k = 0; k < decl.shape.size(); ++k)
-        want += (k ? "," : "") + (decl.shape[k].value >= 0 ? std::to_string(decl.shape[k].value)
-                                                          : (decl.shape[k].param.empty() ? "?" : decl.shape[k].param));
-      bad_input("{}: model input '{}' expects shape {}], got {}", what, decl.name, want, shape_str(t.shape()));
-    }
+  check_input_decl(decl, t.dtype(), t.shape(), what);
 }
 
 std::vector<std::string> find_unsupported_nodes(const Model& model, const KernelRegistry& registry) {

@@ -51,8 +51,8 @@ class Executor {
   int threads_ = 1;
 };
 
-// Checks a runtime input against its declaration (dtype, rank, fixed dims); `what` names the source
-// (a file) in the error.
+// Checks a runtime input against its declaration (dtype, rank, fixed dims), with the same rule and
+// message as the data readers (data/input_check.h); `what` names the source (a file) in the error.
 void check_input_matches(const ValueInfo& decl, const Tensor& t, const std::string& what);
 
 // Lists nodes (recursively through subgraphs) whose op has no kernel, as "node (Op, domain, opset)".
