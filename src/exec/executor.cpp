@@ -44,7 +44,7 @@ class GraphPlan : public SubgraphExec {
     std::vector<std::string> unsupported_list;
     for (size_t idx : order) {
       const Node& node = g.nodes[idx];
-      Step st{&node, {}, {}, nullptr};
+      Step st{&node, {}, {}, nullptr, {}};
       for (const auto& in : node.inputs) st.in.push_back(in.empty() ? kNoValue : slot(in));
       for (const auto& out : node.outputs) st.out.push_back(out.empty() ? kNoValue : slot(out));
       int64_t opset = model.opset(norm_domain(node.domain));
