@@ -24,6 +24,8 @@ class StatsCollector : public ValueObserver {
   void set_sample(std::string id) { sample_ = std::move(id); }
   // Throws Error(BadInput) naming the sample, tensor and producer if the value has a NaN/Inf.
   void on_value(const std::string& name, const Tensor& value, const Node* producer) override;
+  // min/max/histogram counts do not depend on element order.
+  bool accepts_channels_last() const override { return true; }
 
   const std::map<std::string, TensorStats>& stats() const { return data_.tensors; }
   // dtype of every value seen (float or not): the quantizer only quantizes float32 tensors.

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 
 #include "cli/commands.h"
@@ -25,8 +26,33 @@ struct RunArgs {
   size_t max_samples = 0;
   int threads = 1;
   int repeat = 1;
+  bool profile = false;
   ImageArgs image;
 };
+
+// --profile: time per op type and the slowest nodes, per sample run (stderr-free, on stdout).
+void print_profile(const std::vector<NodeProfile>& prof, size_t runs) {
+  double total = 0;
+  std::map<std::string, std::pair<double, size_t>> by_op;
+  for (const auto& p : prof) {
+    total += p.seconds;
+    auto& e = by_op[p.node->op_type];
+    e.first += p.seconds;
+    ++e.second;
+  }
+  if (runs == 0 || total <= 0) return;
+  std::vector<std::pair<std::string, std::pair<double, size_t>>> ops(by_op.begin(), by_op.end());
+  std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+  std::printf("profile (ms per run, %zu runs, %zu nodes):\n  %-24s %6s %10s %6s\n", runs, prof.size(), "op", "nodes", "ms", "%");
+  for (const auto& [op, e] : ops)
+    std::printf("  %-24s %6zu %10.3f %5.1f%%\n", op.c_str(), e.second, 1e3 * e.first / runs, 100 * e.first / total);
+  std::vector<const NodeProfile*> nodes;
+  for (const auto& p : prof) nodes.push_back(&p);
+  std::sort(nodes.begin(), nodes.end(), [](const auto* a, const auto* b) { return a->seconds > b->seconds; });
+  std::printf("  slowest nodes:\n");
+  for (size_t i = 0; i < nodes.size() && i < 10; ++i)
+    std::printf("  %-40s %10.3f\n", nodes[i]->node->label().c_str(), 1e3 * nodes[i]->seconds / runs);
+}
 
 // File-system-safe version of a tensor or sample name.
 std::string safe_name(std::string s) {
@@ -47,12 +73,13 @@ Runner add_run_command(CLI::App& app, const GlobalFlags& flags) {
   cmd->add_option("--max-samples", a->max_samples, "use at most N samples")->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->threads, "CPU threads")->check(CLI::Range(1, 256));
   cmd->add_option("--repeat", a->repeat, "run each sample N times (timing)")->check(CLI::Range(1, 100000));
+  cmd->add_flag("--profile", a->profile, "print the time per op type and the slowest nodes");
   add_image_options(*cmd, a->image);
   cmd->footer("Example:\n  quantize run model.onnx --inputs data/calib --save-outputs outs/ --threads 2 --repeat 10");
   return [a, &flags]() -> int {
     Model model = load_model(a->model);
     KernelRegistry reg = make_default_registry();
-    Executor exec(model, reg, {a->threads});
+    Executor exec(model, reg, {a->threads, a->profile});
     SourceOptions so;
     so.max_samples = a->max_samples;
     so.image = to_image_options(a->image);
@@ -82,6 +109,7 @@ Runner add_run_command(CLI::App& app, const GlobalFlags& flags) {
     double median = times.empty() ? 0 : times[times.size() / 2];
     if (!flags.quiet)
       std::printf("%zu samples x %d runs, %d thread(s): median %.3f ms per sample\n", src->size(), a->repeat, a->threads, median);
+    if (a->profile) print_profile(exec.profile(), times.size());
     return 0;
   };
 }

@@ -27,13 +27,13 @@ namespace {
 // Refuse allocations that cannot be satisfied instead of letting the process die on bad_alloc.
 constexpr size_t kMaxTensorBytes = size_t(64) << 30;
 
-std::shared_ptr<uint8_t> alloc_buffer(size_t nbytes) {
+std::shared_ptr<uint8_t> alloc_buffer(size_t nbytes, bool zero = true) {
   if (nbytes > kMaxTensorBytes) bad_input("tensor of {} bytes exceeds the {} GiB limit", nbytes, kMaxTensorBytes >> 30);
   size_t rounded = ((nbytes + 63) / 64) * 64;
   if (rounded == 0) rounded = 64;
   void* p = std::aligned_alloc(64, rounded);
   if (!p) bad_input("out of memory allocating a tensor of {} bytes", nbytes);
-  std::memset(p, 0, rounded);
+  if (zero) std::memset(p, 0, rounded);
   return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
 }
 
@@ -62,6 +62,13 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   buf_ = alloc_buffer(nbytes());
 }
 
+Tensor Tensor::uninitialized(DType dtype, Shape shape) {
+  if (dtype_size(dtype) == 0) unsupported("tensors of type {} are not supported", dtype_name(dtype));
+  int64_t n = shape_numel(shape);
+  size_t nbytes = static_cast<size_t>(n) * dtype_size(dtype);
+  return Tensor(dtype, std::move(shape), alloc_buffer(nbytes, false), nbytes);
+}
+
 Tensor::Tensor(DType dtype, Shape shape, std::shared_ptr<uint8_t> buffer, size_t nbytes_avail)
     : dtype_(dtype), shape_(std::move(shape)), buf_(std::move(buffer)) {
   numel_ = shape_numel(shape_);
@@ -77,6 +84,7 @@ void Tensor::check_type(DType want) const {
 }
 
 Tensor Tensor::reshaped(Shape shape) const {
+  if (layout_ != Layout::Plain) internal_error("reshape of a channels-last tensor {}", shape_str(shape_));
   if (shape_numel(shape) != numel_)
     bad_input("cannot reshape {} to {}", shape_str(shape_), shape_str(shape));
   Tensor t = *this;
@@ -86,8 +94,9 @@ Tensor Tensor::reshaped(Shape shape) const {
 
 Tensor Tensor::clone() const {
   if (empty()) return {};
-  Tensor t(dtype_, shape_);
+  Tensor t = uninitialized(dtype_, shape_);
   if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
+  t.layout_ = layout_;
   return t;
 }
 

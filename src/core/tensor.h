@@ -17,11 +17,18 @@ using Shape = std::vector<int64_t>;
 int64_t shape_numel(const Shape& s);
 std::string shape_str(const Shape& s);  // "[1,3,224,224]"
 
+// Physical order of a tensor's elements. Shapes are always logical (N, C, spatial...); a
+// ChannelsLast tensor of rank >= 3 stores its elements as (N, spatial..., C) (NHWC for 4-D). Only
+// the executor and the kernels that declare support for it (exec/kernel.h) ever see one.
+enum class Layout : uint8_t { Plain, ChannelsLast };
+
 class Tensor {
  public:
   Tensor() = default;
   // Zero-filled tensor.
   Tensor(DType dtype, Shape shape);
+  // A tensor whose contents the caller overwrites completely (no zero fill).
+  static Tensor uninitialized(DType dtype, Shape shape);
   // Wraps an existing buffer (shared ownership), e.g. a slice of a memory-mapped file.
   Tensor(DType dtype, Shape shape, std::shared_ptr<uint8_t> buffer, size_t nbytes);
 
@@ -42,6 +49,13 @@ class Tensor {
   int64_t rank() const { return static_cast<int64_t>(shape_.size()); }
   int64_t dim(int64_t i) const { return shape_.at(static_cast<size_t>(i < 0 ? i + rank() : i)); }
   int64_t numel() const { return numel_; }
+  Layout layout() const { return layout_; }
+  // Same buffer tagged with another physical order (no data movement; see exec/layout.h).
+  Tensor with_layout(Layout l) const {
+    Tensor t = *this;
+    t.layout_ = l;
+    return t;
+  }
   size_t nbytes() const { return static_cast<size_t>(numel_) * dtype_size(dtype_); }
 
   void* raw() { return buf_.get(); }
@@ -72,6 +86,7 @@ class Tensor {
   void check_type(DType want) const;
   // 4-bit values share int8/uint8 storage, so typed access to them uses int8_t/uint8_t.
   DType dtype_ = DType::Undefined;
+  Layout layout_ = Layout::Plain;
   Shape shape_;
   int64_t numel_ = 0;
   std::shared_ptr<uint8_t> buf_;

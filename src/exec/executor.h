@@ -19,10 +19,27 @@ class ValueObserver {
   // Called for each runtime graph input (producer == nullptr) and each output of each top-level
   // node, right after it is produced. The tensor must not be retained beyond the call unless copied.
   virtual void on_value(const std::string& name, const Tensor& value, const Node* producer) = 0;
+  // Whether on_value may be given channels-last tensors (layout-independent statistics); when
+  // false the executor converts them to plain first.
+  virtual bool accepts_channels_last() const { return false; }
+  // Whether on_value must see `name`. When false for a convolution's output, the executor may fuse
+  // the Relu/Clip that follows it (exec/fusion.h), and only the activation's output is observed.
+  virtual bool needs(const std::string& name) const {
+    (void)name;
+    return true;
+  }
 };
 
 struct ExecOptions {
   int threads = 1;
+  bool profile = false;  // time every top-level node (see Executor::profile)
+};
+
+// Accumulated wall time of one top-level node over all runs (ExecOptions::profile).
+struct NodeProfile {
+  const Node* node;
+  double seconds = 0;
+  size_t calls = 0;
 };
 
 class GraphPlan;
@@ -42,6 +59,8 @@ class Executor {
   const std::vector<const ValueInfo*>& inputs() const { return inputs_; }
   const std::vector<std::string>& output_names() const { return output_names_; }
   int threads() const { return threads_; }
+  // One entry per top-level node in execution order; empty unless ExecOptions::profile.
+  std::vector<NodeProfile> profile() const;
 
  private:
   const Model& model_;

@@ -32,12 +32,22 @@ class SubgraphExec {
   virtual std::vector<Tensor> run(const std::vector<Tensor>& formal_inputs, const Scope& outer) = 0;
 };
 
+// y = min(max(x, lo), hi): Relu (lo 0, hi +inf) or Clip with constant bounds, applied by a
+// LayoutPolicy::ConvLike kernel to its output when the executor fuses the activation into it.
+struct ClipBounds {
+  float lo, hi;
+};
+
 struct KernelContext {
   const Node& node;
   std::vector<const Tensor*> inputs;  // nullptr for an omitted optional input
   std::vector<Tensor> outputs;        // one slot per node output; the kernel fills them
   const Scope* scope = nullptr;       // the values of the graph being run (for subgraphs)
   int threads = 1;
+  // LayoutPolicy::ConvLike kernels may write output 0 channels-last (every reader accepts it).
+  bool channels_last_out = false;
+  // Kernels that fuse activations apply this to output 0 (the executor skips the activation node).
+  const ClipBounds* post_clip = nullptr;
 
   size_t num_inputs() const { return inputs.size(); }
   bool has_input(size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
@@ -55,10 +65,23 @@ struct KernelInit {
   int threads = 1;
 };
 
+// Which inputs of a kernel may arrive channels-last (core/tensor.h Layout). The executor plans
+// layouts from this: a value is kept channels-last only when all its readers accept it, and
+// converted to plain for everyone else (graph outputs, observers that want plain, other kernels).
+enum class LayoutPolicy {
+  Plain,        // every input and output plain (the default)
+  ConvLike,     // input 0 may be channels-last; output 0 channels-last when ctx.channels_last_out
+  Elementwise,  // elementwise with numpy broadcasting: the executor runs it on channels-last
+                // inputs of one shape as if they were plain (inputs of one element may be mixed in)
+};
+
 class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual void run(KernelContext& ctx) = 0;
+  virtual LayoutPolicy layout_policy() const { return LayoutPolicy::Plain; }
+  // Whether run() applies ctx.post_clip (a following Relu/Clip fused into this node).
+  virtual bool fuses_activation() const { return false; }
 };
 
 using KernelFactory = std::function<std::unique_ptr<Kernel>(const KernelInit&)>;

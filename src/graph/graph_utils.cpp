@@ -145,4 +145,15 @@ std::string NameGenerator::make(const std::string& base) {
   }
 }
 
+Tensor constant_node_value(const Node& n) {
+  if (n.op_type != "Constant" || !n.domain.empty() || n.outputs.size() != 1 || n.attrs.size() != 1) return {};
+  const Attribute& a = n.attrs[0];
+  if (a.name == "value" && a.type == AttrType::Tensor) return a.t;
+  if (a.name == "value_float") return Tensor::scalar<float>(a.f);
+  if (a.name == "value_int") return Tensor::scalar<int64_t>(a.i);
+  if (a.name == "value_floats") return Tensor::from_vector<float>(a.floats, {static_cast<int64_t>(a.floats.size())});
+  if (a.name == "value_ints") return Tensor::from_vector<int64_t>(a.ints, {static_cast<int64_t>(a.ints.size())});
+  return {};
+}
+
 }  // namespace ptq

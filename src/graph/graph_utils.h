@@ -26,6 +26,10 @@ std::map<std::string, size_t> producer_map(const Graph& g);
 std::map<std::string, std::vector<size_t>> consumer_map(const Graph& g);
 bool is_graph_output(const Graph& g, const std::string& name);
 
+// The value of a Constant node of the default domain with one output and one of the attributes
+// value / value_float(s) / value_int(s); an empty Tensor for any other node.
+Tensor constant_node_value(const Node& n);
+
 // Produces names that are unused in the graph (and its subgraphs), with a readable base.
 class NameGenerator {
  public:

@@ -13,17 +13,7 @@ size_t constants_to_initializers(Graph& g) {
   std::vector<Node> kept;
   kept.reserve(g.nodes.size());
   for (auto& n : g.nodes) {
-    if (n.op_type != "Constant" || !n.domain.empty() || n.outputs.size() != 1 || n.attrs.size() != 1) {
-      kept.push_back(std::move(n));
-      continue;
-    }
-    const Attribute& a = n.attrs[0];
-    Tensor t;
-    if (a.name == "value" && a.type == AttrType::Tensor) t = a.t;
-    else if (a.name == "value_float") t = Tensor::scalar<float>(a.f);
-    else if (a.name == "value_int") t = Tensor::scalar<int64_t>(a.i);
-    else if (a.name == "value_floats") t = Tensor::from_vector<float>(a.floats, {static_cast<int64_t>(a.floats.size())});
-    else if (a.name == "value_ints") t = Tensor::from_vector<int64_t>(a.ints, {static_cast<int64_t>(a.ints.size())});
+    Tensor t = constant_node_value(n);
     if (t.empty() || g.initializers.count(n.outputs[0])) {
       kept.push_back(std::move(n));
       continue;

@@ -1,10 +1,13 @@
 // Conv (float32, 1-D/2-D/3-D, groups incl. depthwise, strides, dilations, pads, auto_pad, bias) on
 // oneDNN convolution primitives, plus the window geometry shared with ConvTranspose and the pools.
 //
-// Tensors in the executor are plain NCHW. The primitive gets `format_tag::any` descriptors (it
-// picks blocked / NHWC layouts); src and dst are reordered around it. Plain-layout primitives fall
-// back to slow gemm paths (20x slower for depthwise), the reorders cost a few percent.
+// Input 0 and the output may be channels-last (NHWC): the executor keeps activations that way
+// between consecutive convolutions and elementwise ops, so the primitive runs without reorders.
+// Plain (NCHW) tensors are reordered to the layout the primitive picks: plain-layout primitives
+// fall back to slow gemm paths (20x slower for depthwise).
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "exec/kernels/conv_common.h"
 #include "exec/kernels/dnnl_util.h"
@@ -140,10 +143,32 @@ void WeightedConvKernel::run_plan(DnnlWeightedPlan& plan, bool fresh, const Oper
 
 namespace {
 
+int64_t float_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+// The fused activation as a oneDNN eltwise post-op (relu for [0, inf), else clip).
+dnnl::primitive_attr activation_attr(const ClipBounds* act) {
+  dnnl::primitive_attr attr;
+  if (!act) return attr;
+  dnnl::post_ops po;
+  if (act->lo == 0.f && std::isinf(act->hi) && act->hi > 0)
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+  else
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, act->lo, act->hi);
+  attr.set_post_ops(po);
+  return attr;
+}
+
 // Conv: X (N, C, spatial...), W (M, C/group, k...), optional B (M).
 class ConvKernel final : public WeightedConvKernel {
  public:
   explicit ConvKernel(const KernelInit& init) : WeightedConvKernel(init, "Conv") {}
+
+  LayoutPolicy layout_policy() const override { return LayoutPolicy::ConvLike; }
+  bool fuses_activation() const override { return true; }
 
   void run(KernelContext& ctx) override {
     Operands o = operands(ctx);
@@ -157,21 +182,44 @@ class ConvKernel final : public WeightedConvKernel {
     auto axes = window_geometry(attrs_, xs, std::vector<int64_t>(ws.begin() + 2, ws.end()), ctx.node);
     Shape ys{xs[0], m};
     for (const auto& ax : axes) ys.push_back(ax.out);
-    Tensor y(DType::Float32, ys);
+    Layout x_layout = o.x.layout();
+    Layout y_layout = ctx.channels_last_out && ys.size() <= 5 ? Layout::ChannelsLast : Layout::Plain;
+    Tensor y = Tensor::uninitialized(DType::Float32, ys).with_layout(y_layout);
     if (y.numel() > 0 && o.x.numel() > 0) {
       bool fresh = false;
-      auto& plan = plans_.get(plan_key(o), [&] {
+      auto key = plan_key(o);
+      key.push_back(static_cast<int64_t>(x_layout));
+      key.push_back(static_cast<int64_t>(y_layout));
+      key.push_back(ctx.post_clip != nullptr);
+      if (ctx.post_clip) {  // the bounds never change for a node, but keep the key exact
+        key.push_back(float_bits(ctx.post_clip->lo));
+        key.push_back(float_bits(ctx.post_clip->hi));
+      }
+      auto& plan = plans_.get(key, [&] {
         fresh = true;
-        return make_plan(xs, ws, ys, axes, o.b != nullptr);
+        return make_plan(xs, ws, ys, axes, o.b != nullptr, x_layout, y_layout, ctx.post_clip);
       });
       run_plan(plan, fresh, o, y);
+    } else if (y.numel() > 0) {  // no input channels: the output is the bias (then the activation)
+      float* py = y.data<float>();
+      int64_t spatial = y.numel() / ys[0] / m;
+      for (int64_t i = 0; i < y.numel(); ++i) {
+        int64_t ch = y_layout == Layout::ChannelsLast ? i % m : i / spatial % m;
+        py[i] = o.b ? o.b->data<float>()[ch] : 0.f;
+        if (ctx.post_clip) py[i] = std::min(std::max(py[i], ctx.post_clip->lo), ctx.post_clip->hi);
+      }
     }
     ctx.outputs[0] = y;
   }
 
  private:
+  // The primitive's src/dst layouts, in order of preference: channels-last when the tensors are
+  // (no reorders between consecutive convolutions), 16-channel blocks for depthwise (about 2x
+  // faster than NHWC for it on Zen 4, reorders included), else whatever oneDNN picks (`any`).
+  // oneDNN's reference and plain-gemm fallbacks are taken only when nothing else exists.
   std::unique_ptr<DnnlWeightedPlan> make_plan(const Shape& xs, const Shape& ws, const Shape& ys,
-                                              const std::vector<WindowAxis>& axes, bool has_bias) {
+                                              const std::vector<WindowAxis>& axes, bool has_bias, Layout x_layout,
+                                              Layout y_layout, const ClipBounds* act) {
     memory::dims src = to_dnnl_dims(xs), dst = to_dnnl_dims(ys), wei = to_dnnl_dims(ws);
     if (group_ > 1) {  // (M, C/g, k...) is (g, M/g, C/g, k...) in the same memory
       wei[0] /= group_;
@@ -185,9 +233,9 @@ class ConvKernel final : public WeightedConvKernel {
       pr.push_back(ax.pad_end);
     }
     DnnlWeightedPlan::Descs d;
-    d.src_plain = plain_f32_desc(src);
+    d.src_plain = tensor_f32_desc(src, x_layout);
     d.weights_plain = plain_f32_desc(wei);
-    d.dst_plain = plain_f32_desc(dst);
+    d.dst_plain = tensor_f32_desc(dst, y_layout);
     using cf = dnnl::convolution_forward;
     auto make_pd = [&](const memory::desc& s, const memory::desc& y) {
       auto pk = dnnl::prop_kind::forward_inference;
@@ -195,22 +243,30 @@ class ConvKernel final : public WeightedConvKernel {
       auto w = any_f32_desc(wei);
       cf::desc desc = has_bias ? cf::desc(pk, alg, s, w, plain_f32_desc({ws[0]}), y, strides, dil, pl, pr)
                                : cf::desc(pk, alg, s, w, y, strides, dil, pl, pr);
-      return cf::primitive_desc(desc, env_.engine);
+      return cf::primitive_desc(desc, activation_attr(act), env_.engine);
     };
+    std::vector<std::pair<memory::desc, memory::desc>> candidates;
+    bool depthwise = group_ > 1 && group_ == xs[1];
+    if (x_layout == Layout::ChannelsLast || y_layout == Layout::ChannelsLast)
+      candidates.emplace_back(x_layout == Layout::ChannelsLast ? d.src_plain : any_f32_desc(src),
+                              y_layout == Layout::ChannelsLast ? d.dst_plain : any_f32_desc(dst));
+    if (depthwise && xs[1] % 16 == 0) {
+      auto tag = src.size() == 3   ? memory::format_tag::nCw16c
+                 : src.size() == 4 ? memory::format_tag::nChw16c
+                                   : memory::format_tag::nCdhw16c;
+      candidates.emplace_back(memory::desc(src, memory::data_type::f32, tag),
+                              memory::desc(dst, memory::data_type::f32, tag));
+    }
     try {
       cf::primitive_desc pd;
       bool have_pd = false;
-      // Depthwise convs run about 2x faster, reorders included, on the 16-channel-blocked layout
-      // than on the NHWC layout `any` picks (measured on Zen 4); other convs prefer `any`.
-      if (group_ > 1 && group_ == xs[1] && xs[1] % 16 == 0) {
-        auto tag = src.size() == 3   ? memory::format_tag::nCw16c
-                   : src.size() == 4 ? memory::format_tag::nChw16c
-                                     : memory::format_tag::nCdhw16c;
+      for (const auto& [s, y] : candidates) {
         try {
-          pd = make_pd(memory::desc(src, memory::data_type::f32, tag), memory::desc(dst, memory::data_type::f32, tag));
-          have_pd = std::string(pd.impl_info_str()).rfind("ref", 0) != 0;  // never the reference kernel
+          pd = make_pd(s, y);
+          have_pd = !is_slow_impl(pd.impl_info_str());
         } catch (const dnnl::error&) {
         }
+        if (have_pd) break;
       }
       if (!have_pd) pd = make_pd(any_f32_desc(src), any_f32_desc(dst));
       d.src = pd.src_desc();

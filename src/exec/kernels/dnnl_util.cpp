@@ -1,5 +1,7 @@
 #include "exec/kernels/dnnl_util.h"
 
+#include <string>
+
 #include "core/error.h"
 
 namespace ptq::kern {
@@ -20,6 +22,26 @@ memory::desc strided_f32_desc(const memory::dims& dims, const memory::dims& stri
 
 memory::desc any_f32_desc(const memory::dims& dims) {
   return memory::desc(dims, memory::data_type::f32, memory::format_tag::any);
+}
+
+memory::desc channels_last_f32_desc(const memory::dims& dims) {
+  memory::dims strides(dims.size(), 1);  // C innermost, then spatial from the last, then N
+  memory::dim step = dims[1];
+  for (size_t i = dims.size(); i-- > 2;) {
+    strides[i] = step;
+    step *= dims[i];
+  }
+  strides[0] = step;
+  return memory::desc(dims, memory::data_type::f32, strides);
+}
+
+memory::desc tensor_f32_desc(const memory::dims& dims, Layout layout) {
+  return layout == Layout::ChannelsLast ? channels_last_f32_desc(dims) : plain_f32_desc(dims);
+}
+
+bool is_slow_impl(const char* impl_info) {
+  std::string s(impl_info);
+  return s.rfind("ref", 0) == 0 || s.rfind("gemm", 0) == 0;  // e.g. "ref:any", "gemm:jit"
 }
 
 void rethrow_dnnl(const char* what, const dnnl::error& e) {

@@ -26,6 +26,12 @@ dnnl::memory::desc plain_f32_desc(const dnnl::memory::dims& dims);
 dnnl::memory::desc strided_f32_desc(const dnnl::memory::dims& dims, const dnnl::memory::dims& strides);
 // f32 memory desc that lets the primitive choose the layout.
 dnnl::memory::desc any_f32_desc(const dnnl::memory::dims& dims);
+// f32 memory desc of (N, C, spatial...) dims stored channels-last (nwc / nhwc / ndhwc).
+dnnl::memory::desc channels_last_f32_desc(const dnnl::memory::dims& dims);
+// The desc of a tensor as it is stored: plain row-major or channels-last (core/tensor.h Layout).
+dnnl::memory::desc tensor_f32_desc(const dnnl::memory::dims& dims, Layout layout);
+// The implementation oneDNN picked is its slow reference or plain-gemm fallback.
+bool is_slow_impl(const char* impl_info);
 
 // Rethrows a dnnl::error as ptq::Error: Unsupported when oneDNN has no implementation, Internal
 // otherwise. `what` names the operation.

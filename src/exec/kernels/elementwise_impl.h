@@ -41,16 +41,7 @@ bool dispatch(Types<Ts...>, DType t, F&& f) {
 }
 
 // A tensor whose contents the caller overwrites completely (skips the zero fill of Tensor()).
-inline Tensor new_tensor(DType dtype, const Shape& shape) {
-  int64_t n = shape_numel(shape);
-  size_t nbytes = static_cast<size_t>(n) * dtype_size(dtype);
-  if (dtype_size(dtype) == 0 || nbytes < (size_t(1) << 16)) return Tensor(dtype, shape);
-  size_t rounded = ((nbytes + 63) / 64) * 64;
-  void* p = std::aligned_alloc(64, rounded);
-  if (!p) return Tensor(dtype, shape);  // let the regular path report the failure
-  std::shared_ptr<uint8_t> buf(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
-  return Tensor(dtype, shape, std::move(buf), nbytes);
-}
+inline Tensor new_tensor(DType dtype, const Shape& shape) { return Tensor::uninitialized(dtype, shape); }
 
 // body(begin, end) over [0, n): one call when small, else kBlock-sized blocks in parallel.
 template <class F>
@@ -227,6 +218,7 @@ template <class List, bool kBoolOut, class Op>
 class BinaryKernel : public Kernel {
  public:
   explicit BinaryKernel(Op op) : op_(std::move(op)) {}
+  LayoutPolicy layout_policy() const override { return LayoutPolicy::Elementwise; }
   void run(KernelContext& ctx) override {
     const Tensor& a = ctx.in(0);
     const Tensor& b = ctx.in(1);

@@ -14,6 +14,7 @@ template <class List, bool kBoolOut, class Op>
 class UnaryKernel : public Kernel {
  public:
   explicit UnaryKernel(Op op) : op_(std::move(op)) {}
+  LayoutPolicy layout_policy() const override { return LayoutPolicy::Elementwise; }
   void run(KernelContext& ctx) override {
     const Tensor& x = ctx.in(0);
     bool ok = dispatch(List{}, x.dtype(), [&](auto tag) {
@@ -67,6 +68,7 @@ class ClipKernel : public Kernel {
     lo_ = init.node.attr_float("min", 0.0f);
     hi_ = init.node.attr_float("max", 0.0f);
   }
+  LayoutPolicy layout_policy() const override { return LayoutPolicy::Elementwise; }
   void run(KernelContext& ctx) override {
     const Tensor& x = ctx.in(0);
     bool ok = dispatch(NumericTypes{}, x.dtype(), [&](auto tag) {

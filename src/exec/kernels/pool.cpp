@@ -9,6 +9,7 @@
 
 #include "exec/kernels/conv_common.h"
 #include "exec/kernels/dnnl_util.h"
+#include "exec/layout.h"
 
 namespace ptq::kern {
 
@@ -129,8 +130,8 @@ void pool_direct(const T* x, T* y, int64_t* indices, int64_t planes, const std::
 
 // oneDNN pooling on plain float tensors; ok == false when oneDNN has no implementation (cached
 // too, so the direct loop is chosen without retrying every run).
-// (Plain layouts are fine here: oneDNN picks its jit pooling for NCHW, and measured reorders to a
-// channel-blocked layout around it cost more than they save.)
+// Tensors are pooled in the layout they come in (plain or channels-last): oneDNN has jit pooling
+// for both, and measured reorders to a channel-blocked layout around it cost more than they save.
 struct DnnlPoolPlan {
   bool ok = false;
   dnnl::primitive prim;
@@ -151,8 +152,13 @@ class PoolKernel final : public Kernel {
     if (want_indices_ && kind != PoolKind::Max) bad_input("node {}: only MaxPool has an Indices output", node.label());
   }
 
+  LayoutPolicy layout_policy() const override { return LayoutPolicy::ConvLike; }
+
   void run(KernelContext& ctx) override {
-    const Tensor& x = ctx.in(0);
+    // oneDNN pools channels-last tensors in place of layout; everything else works on plain ones.
+    bool cl = ctx.in(0).layout() == Layout::ChannelsLast && ctx.channels_last_out && !global_ && !want_indices_ &&
+              opts_.kind != PoolKind::Lp;
+    const Tensor x = cl ? ctx.in(0) : to_plain(ctx.in(0), ctx.threads);
     const Shape& xs = x.shape();
     if (xs.size() < 3) bad_input("pooling input must have rank >= 3, got {}", shape_str(xs));
     std::vector<WindowAxis> axes;
@@ -167,7 +173,7 @@ class PoolKernel final : public Kernel {
     }
     Shape ys{xs[0], xs[1]};
     for (const auto& ax : axes) ys.push_back(ax.out);
-    Tensor y(x.dtype(), ys);
+    Tensor y = Tensor(x.dtype(), ys).with_layout(x.layout());
     Tensor idx;
     if (want_indices_) idx = Tensor(DType::Int64, ys);
     int64_t* ip = want_indices_ ? idx.data<int64_t>() : nullptr;
@@ -176,6 +182,16 @@ class PoolKernel final : public Kernel {
       switch (x.dtype()) {
         case DType::Float32:
           if (!global_ && !want_indices_ && run_dnnl(x, y, axes)) break;
+          if (cl) {  // no oneDNN implementation for this case: pool the plain tensors
+            ctx.outputs[0] = Tensor();
+            KernelContext plain{ctx.node, {}, {}, ctx.scope, ctx.threads};
+            Tensor xp = to_plain(x, ctx.threads);
+            plain.inputs = {&xp};
+            plain.outputs.resize(ctx.outputs.size());
+            run(plain);
+            ctx.outputs = std::move(plain.outputs);
+            return;
+          }
           pool_direct(x.data<float>(), y.data<float>(), ip, planes, axes, opts_);
           break;
         case DType::UInt8:
@@ -201,7 +217,9 @@ class PoolKernel final : public Kernel {
     bool include_pad = opts_.kind == PoolKind::Avg && opts_.count_include_pad;
     for (const auto& ax : axes)  // oneDNN would count the ceil-mode overhang as padding
       if (include_pad && ax.reach_end() > ax.pad_end) return false;
-    DnnlPoolPlan& plan = plans_.get(x.shape(), [&] { return make_plan(x.shape(), y.shape(), axes, include_pad); });
+    Shape key = x.shape();
+    key.push_back(static_cast<int64_t>(x.layout()));
+    DnnlPoolPlan& plan = plans_.get(key, [&] { return make_plan(x.shape(), y.shape(), axes, include_pad, x.layout()); });
     if (!plan.ok) return false;
     try {
       plan.src.set_data_handle(const_cast<float*>(x.data<float>()));  // only read
@@ -215,7 +233,7 @@ class PoolKernel final : public Kernel {
   }
 
   std::unique_ptr<DnnlPoolPlan> make_plan(const Shape& xs, const Shape& ys, const std::vector<WindowAxis>& axes,
-                                          bool include_pad) {
+                                          bool include_pad, Layout layout) {
     auto plan = std::make_unique<DnnlPoolPlan>();
     memory::dims strides, kernel, dil, pl, pr;
     for (const auto& ax : axes) {
@@ -229,7 +247,7 @@ class PoolKernel final : public Kernel {
                : include_pad               ? dnnl::algorithm::pooling_avg_include_padding
                                            : dnnl::algorithm::pooling_avg_exclude_padding;
     try {
-      auto src = plain_f32_desc(to_dnnl_dims(xs)), dst = plain_f32_desc(to_dnnl_dims(ys));
+      auto src = tensor_f32_desc(to_dnnl_dims(xs), layout), dst = tensor_f32_desc(to_dnnl_dims(ys), layout);
       dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, src, dst, strides, kernel, dil, pl, pr);
       dnnl::pooling_v2_forward::primitive_desc pd(d, env_.engine);
       plan->prim = dnnl::pooling_v2_forward(pd);

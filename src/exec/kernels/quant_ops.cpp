@@ -28,6 +28,9 @@ QuantAxis axis_of(const Node& node, int64_t opset, const Tensor& scale, int64_t 
 class QuantizeKernel : public Kernel {
  public:
   explicit QuantizeKernel(const KernelInit& init) : opset_(init.opset) {}
+  // Per-tensor scales are single elements, so channels-last inputs work as they are; per-axis and
+  // blocked scales are not broadcastable that way and the executor gives those plain inputs.
+  LayoutPolicy layout_policy() const override { return LayoutPolicy::Elementwise; }
   void run(KernelContext& ctx) override {
     const Tensor& x = ctx.in(0);
     const Tensor& scale = ctx.in(1);
@@ -58,6 +61,7 @@ class DequantizeKernel : public Kernel {
       cached_ = dequantize_tensor(*x, *s, zp, axis_of(init.node, opset_, *s, x->rank()));
     }
   }
+  LayoutPolicy layout_policy() const override { return LayoutPolicy::Elementwise; }  // as QuantizeLinear
   void run(KernelContext& ctx) override {
     if (!cached_.empty()) {
       ctx.outputs[0] = cached_;
