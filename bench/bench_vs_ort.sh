@@ -23,6 +23,9 @@
 # to the data/calib folder only) ORT_OPT (all: ORT's default and fastest level; "basic" matches the
 # correctness test) MODELS_DIR (BUILD_DIR/models) PYTHON (/usr/bin/python3) PIN ("": set e.g.
 # PIN="taskset -c 2,3" to pin both runtimes to the same cores).
+# Memory: live_MiB is the most activation bytes our executor held at once (`quantize run --profile`;
+# values are freed after their last reader), rss_MiB / ort_rss the peak RSS of each whole process
+# (/usr/bin/time; includes weights, their reordered copies, libraries and JIT code).
 # Output: a table on stdout, plus BUILD_DIR/bench_vs_ort.tsv with the same rows.
 set -euo pipefail
 
@@ -67,24 +70,34 @@ echo "# $(date -u +%FT%TZ)  $(nproc) cpus  load: $(cut -d' ' -f1-3 /proc/loadavg
 echo "# ours: $QUANTIZE ($("$QUANTIZE" --version 2>/dev/null | head -n 1))  ORT: onnxruntime-node $(node -p 'require(process.argv[1] + "/node_modules/onnxruntime-node/package.json").version' "$ORT") --opt $ORT_OPT"
 echo "# repeat $REPEAT, ORT warm-up $WARMUP; median ms per sample"
 TSV="$BUILD/bench_vs_ort.tsv"
-printf 'model\tthreads\tsamples\tours_ms\tort_ms\tours_over_ort\n' > "$TSV"
-printf '%-18s %7s %7s %10s %10s %9s\n' model threads samples ours_ms ort_ms ours/ort
+printf 'model\tthreads\tsamples\tours_ms\tort_ms\tours_over_ort\tlive_mib\tours_rss_mib\tort_rss_mib\n' > "$TSV"
+printf '%-18s %7s %7s %10s %10s %9s %9s %9s %9s\n' model threads samples ours_ms ort_ms ours/ort live_MiB rss_MiB ort_rss
 for c in "${CASES[@]}"; do
   IFS='|' read -r name model inputs extra <<< "$c"
   for t in $THREADS; do
     # shellcheck disable=SC2086  # $extra / $PIN are word lists
-    ours_out=$($PIN "$QUANTIZE" run "$model" --inputs "$inputs" --threads "$t" --repeat "$REPEAT" $extra)
+    ours_out=$($PIN /usr/bin/time -f '%M' -o "$BUILD/bench_rss_ours" "$QUANTIZE" run "$model" --inputs "$inputs" \
+      --threads "$t" --repeat "$REPEAT" $extra)
     ours=$(sed -n 's/.*median \([0-9.]*\) ms per sample.*/\1/p' <<< "$ours_out" | tail -n 1)
     samples=$(sed -n 's/^\([0-9]*\) samples x.*/\1/p' <<< "$ours_out" | tail -n 1)
     [ -n "$ours" ] || { echo "error: cannot parse quantize run output: $ours_out" >&2; exit 1; }
     # shellcheck disable=SC2086
-    ort_json=$($PIN node "$ORT/run.js" "$model" --inputs "$inputs" --threads "$t" --repeat "$REPEAT" \
-      --warmup "$WARMUP" --opt "$ORT_OPT" $extra)
+    ort_json=$($PIN /usr/bin/time -f '%M' -o "$BUILD/bench_rss_ort" node "$ORT/run.js" "$model" --inputs "$inputs" \
+      --threads "$t" --repeat "$REPEAT" --warmup "$WARMUP" --opt "$ORT_OPT" $extra)
+    # Working set of our forward pass: the most activation bytes alive at once (values are freed
+    # after their last reader), from one untimed profiled run.
+    # shellcheck disable=SC2086
+    live=$("$QUANTIZE" run "$model" --inputs "$inputs" --threads "$t" --max-samples 1 --profile |
+      sed -n 's/^peak live activations: \([0-9.]*\) MiB/\1/p')
+    rss_ours=$(awk '{printf "%.1f", $1 / 1024}' "$BUILD/bench_rss_ours")
+    rss_ort=$(awk '{printf "%.1f", $1 / 1024}' "$BUILD/bench_rss_ort")
     read -r ort ort_samples ratio < <(node -e '
       const r = JSON.parse(process.argv[1]); const ours = Number(process.argv[2]);
       console.log(r.median_ms, r.samples, (ours / r.median_ms).toFixed(2));' "$ort_json" "$ours")
     [ "$samples" = "$ort_samples" ] || echo "warning: $name: ours ran $samples samples, ORT $ort_samples" >&2
-    printf '%-18s %7s %7s %10.3f %10.3f %9s\n' "$name" "$t" "$samples" "$ours" "$ort" "$ratio"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$t" "$samples" "$ours" "$ort" "$ratio" >> "$TSV"
+    printf '%-18s %7s %7s %10.3f %10.3f %9s %9s %9s %9s\n' "$name" "$t" "$samples" "$ours" "$ort" "$ratio" \
+      "$live" "$rss_ours" "$rss_ort"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$t" "$samples" "$ours" "$ort" "$ratio" "$live" "$rss_ours" \
+      "$rss_ort" >> "$TSV"
   done
 done

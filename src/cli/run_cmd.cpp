@@ -31,7 +31,7 @@ struct RunArgs {
 };
 
 // --profile: time per op type and the slowest nodes, per sample run (stderr-free, on stdout).
-void print_profile(const std::vector<NodeProfile>& prof, size_t runs) {
+void print_profile(const std::vector<NodeProfile>& prof, size_t runs, size_t peak_live) {
   double total = 0;
   std::map<std::string, std::pair<double, size_t>> by_op;
   for (const auto& p : prof) {
@@ -52,6 +52,7 @@ void print_profile(const std::vector<NodeProfile>& prof, size_t runs) {
   std::printf("  slowest nodes:\n");
   for (size_t i = 0; i < nodes.size() && i < 10; ++i)
     std::printf("  %-40s %10.3f\n", nodes[i]->node->label().c_str(), 1e3 * nodes[i]->seconds / runs);
+  std::printf("peak live activations: %.3f MiB\n", static_cast<double>(peak_live) / (1 << 20));
 }
 
 // File-system-safe version of a tensor or sample name.
@@ -109,7 +110,7 @@ Runner add_run_command(CLI::App& app, const GlobalFlags& flags) {
     double median = times.empty() ? 0 : times[times.size() / 2];
     if (!flags.quiet)
       std::printf("%zu samples x %d runs, %d thread(s): median %.3f ms per sample\n", src->size(), a->repeat, a->threads, median);
-    if (a->profile) print_profile(exec.profile(), times.size());
+    if (a->profile) print_profile(exec.profile(), times.size(), exec.peak_live_bytes());
     return 0;
   };
 }

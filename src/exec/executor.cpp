@@ -172,6 +172,16 @@ class GraphPlan : public SubgraphExec {
   }
 
   void enable_profile() { profile_.resize(steps_.size()); }
+  size_t peak_live_bytes() const { return peak_live_; }
+  // Bytes held by non-constant values after a step (profiling only: it walks every slot).
+  void track_live_bytes(const std::vector<Tensor>& v) {
+    std::vector<bool> constant(names_.size(), false);
+    for (const auto& c : constants_) constant[static_cast<size_t>(c.first)] = true;
+    size_t live = 0;
+    for (size_t i = 0; i < v.size(); ++i)
+      if (!constant[i] && !v[i].empty()) live += v[i].nbytes();
+    peak_live_ = std::max(peak_live_, live);
+  }
   std::vector<NodeProfile> profile() const {
     std::vector<NodeProfile> r;
     for (size_t s = 0; s < profile_.size(); ++s) r.push_back({steps_[s].node, profile_[s].first, profile_[s].second});
@@ -253,6 +263,7 @@ class GraphPlan : public SubgraphExec {
         }
       }
       for (int id : st.free_after) values.v[static_cast<size_t>(id)] = Tensor();
+      if (!profile_.empty()) track_live_bytes(values.v);
     }
     std::vector<Tensor> out;
     out.reserve(outputs_.size());
@@ -332,6 +343,7 @@ class GraphPlan : public SubgraphExec {
   std::vector<int> formal_inputs_, captures_, outputs_;
   std::vector<Step> steps_;
   std::vector<std::pair<double, size_t>> profile_;  // per step: seconds, calls (when profiling)
+  size_t peak_live_ = 0;                             // most bytes of activations alive at once
 };
 
 Executor::Executor(const Model& model, const KernelRegistry& registry, ExecOptions opts)
@@ -346,6 +358,7 @@ Executor::Executor(const Model& model, const KernelRegistry& registry, ExecOptio
 Executor::~Executor() = default;
 
 std::vector<NodeProfile> Executor::profile() const { return plan_->profile(); }
+size_t Executor::peak_live_bytes() const { return plan_->peak_live_bytes(); }
 
 std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs, ValueObserver* observer) {
   std::vector<Tensor> formal;

@@ -61,6 +61,9 @@ class Executor {
   int threads() const { return threads_; }
   // One entry per top-level node in execution order; empty unless ExecOptions::profile.
   std::vector<NodeProfile> profile() const;
+  // The most bytes of non-constant values alive at once in any run so far (profiling only):
+  // values are freed after their last reader, so this is the forward pass's working set.
+  size_t peak_live_bytes() const;
 
  private:
   const Model& model_;
