@@ -77,25 +77,83 @@ std::map<std::string, std::string> dequantized_names(const Model& qm) {
   return r;
 }
 
-void evaluate(const Model& float_model, const Model& quant_model, const QuantizeJob& job, int threads,
-              const KernelRegistry& reg, Report& report, JobObserver& obs, const EvalOptions& eo) {
-  Executor fexec(float_model, reg, {threads});
-  Executor qexec(quant_model, reg, {threads});
+namespace {
+
+// The evaluation samples of a job (--eval DIR, else the calibration set) and the optional labels.
+struct EvalData {
+  std::string dir;
+  std::unique_ptr<SampleSource> src;
+  std::vector<int64_t> labels;
+};
+
+EvalData open_eval_data(const QuantizeJob& job, const std::vector<const ValueInfo*>& inputs, size_t max_samples) {
+  EvalData d;
   SourceOptions so;
-  so.max_samples = eo.max_samples ? eo.max_samples : job.max_samples;
+  so.max_samples = max_samples ? max_samples : job.max_samples;
   so.image = job.image;
-  std::string dir = job.eval_dir.empty() ? job.calib_dir : job.eval_dir;
+  d.dir = job.eval_dir.empty() ? job.calib_dir : job.eval_dir;
   // A labels file kept beside the evaluation samples is not a sample.
   std::error_code ec;
-  if (!job.labels_path.empty() && fs::equivalent(fs::path(job.labels_path).parent_path(), dir, ec))
+  if (!job.labels_path.empty() && fs::equivalent(fs::path(job.labels_path).parent_path(), d.dir, ec))
     so.ignore.push_back(fs::path(job.labels_path).filename().string());
-  auto src = SampleSource::open(dir, fexec.inputs(), so);
-  std::vector<int64_t> labels;
+  d.src = SampleSource::open(d.dir, inputs, so);
   if (!job.labels_path.empty()) {
     Tensor l = read_npy(job.labels_path);
     if (!is_integer(l.dtype())) bad_input("labels file '{}' must hold integers, has {}", job.labels_path, dtype_name(l.dtype()));
-    labels = l.to_int64_vector();
+    d.labels = l.to_int64_vector();
   }
+  return d;
+}
+
+// One pass over the evaluation set: per sample the float model runs once, then every QDQ model;
+// returns each model's output accumulators. Observers (optional) watch the float run and the
+// first QDQ model's run (per-tensor metrics); the float values kept for a sample are dropped after it.
+std::vector<std::vector<MetricsAccumulator>> eval_pass(const std::vector<const Model*>& quant_models, const QuantizeJob& job,
+                                                       int threads, const KernelRegistry& reg, EvalData& d, Executor& fexec,
+                                                       JobObserver& obs, FloatObserver* fobs, QuantObserver* qobs) {
+  std::vector<std::unique_ptr<Executor>> qexecs;
+  for (const Model* m : quant_models) qexecs.push_back(std::make_unique<Executor>(*m, reg, ExecOptions{threads}));
+  std::vector<std::vector<MetricsAccumulator>> acc(quant_models.size(), std::vector<MetricsAccumulator>(fexec.output_names().size()));
+  size_t label_pos = 0;
+  obs.phase("evaluate", d.src->size());
+  for (size_t i = 0; i < d.src->size(); ++i) {
+    Sample s = d.src->load(i);
+    auto ref = fexec.run(s.inputs, fobs);
+    // Labels of this sample's rows, for each output shaped [rows, C].
+    std::vector<std::vector<int64_t>> lab(ref.size());
+    size_t rows_used = 0;
+    for (size_t k = 0; k < ref.size(); ++k) {
+      if (d.labels.empty() || ref[k].rank() != 2) continue;
+      size_t rows = static_cast<size_t>(ref[k].dim(0));
+      if (label_pos + rows > d.labels.size())
+        bad_input("labels file '{}' has {} labels, fewer than the {}+ evaluation rows", job.labels_path, d.labels.size(), label_pos + rows);
+      lab[k].assign(d.labels.begin() + static_cast<long>(label_pos), d.labels.begin() + static_cast<long>(label_pos + rows));
+      rows_used = rows;
+    }
+    for (size_t m = 0; m < qexecs.size(); ++m) {
+      auto q = qexecs[m]->run(s.inputs, m == 0 ? qobs : nullptr);
+      for (size_t k = 0; k < ref.size(); ++k) acc[m][k].add(ref[k], q[k], lab[k]);
+    }
+    if (fobs) fobs->kept.clear();
+    label_pos += rows_used;
+    obs.step(i + 1);
+  }
+  return acc;
+}
+
+std::vector<std::pair<std::string, OutputMetrics>> named_results(const std::vector<std::string>& names,
+                                                                 const std::vector<MetricsAccumulator>& acc) {
+  std::vector<std::pair<std::string, OutputMetrics>> r;
+  for (size_t k = 0; k < acc.size(); ++k) r.emplace_back(names[k], acc[k].result());
+  return r;
+}
+
+}  // namespace
+
+void evaluate(const Model& float_model, const Model& quant_model, const QuantizeJob& job, int threads,
+              const KernelRegistry& reg, Report& report, JobObserver& obs, const EvalOptions& eo) {
+  Executor fexec(float_model, reg, {threads});
+  EvalData d = open_eval_data(job, fexec.inputs(), eo.max_samples);
 
   // Per-tensor accumulators: weights/biases/constants measured once on the value itself,
   // activations on every evaluation sample.
@@ -122,36 +180,25 @@ void evaluate(const Model& float_model, const Model& quant_model, const Quantize
   }
   FloatObserver fobs(act_acc, keep);
   QuantObserver qobs(by_dq, fobs.kept);
-
-  std::vector<MetricsAccumulator> acc(fexec.output_names().size());
-  size_t label_pos = 0;
-  obs.phase("evaluate", src->size());
-  for (size_t i = 0; i < src->size(); ++i) {
-    Sample s = src->load(i);
-    auto ref = fexec.run(s.inputs, eo.tensor_metrics ? &fobs : nullptr);
-    auto q = qexec.run(s.inputs, eo.tensor_metrics ? &qobs : nullptr);
-    fobs.kept.clear();
-    size_t rows_used = 0;
-    for (size_t k = 0; k < ref.size(); ++k) {
-      std::vector<int64_t> lab;
-      if (!labels.empty() && ref[k].rank() == 2) {
-        int64_t rows = ref[k].dim(0);
-        if (label_pos + static_cast<size_t>(rows) > labels.size())
-          bad_input("labels file '{}' has {} labels, fewer than the {}+ evaluation rows", job.labels_path, labels.size(), label_pos + rows);
-        lab.assign(labels.begin() + static_cast<long>(label_pos), labels.begin() + static_cast<long>(label_pos + rows));
-        rows_used = static_cast<size_t>(rows);
-      }
-      acc[k].add(ref[k], q[k], lab);
-    }
-    label_pos += rows_used;
-    obs.step(i + 1);
-  }
-  report.eval_dir = dir;
-  report.eval_samples = src->size();
-  report.outputs.clear();
-  for (size_t k = 0; k < acc.size(); ++k) report.outputs.emplace_back(fexec.output_names()[k], acc[k].result());
+  auto acc = eval_pass({&quant_model}, job, threads, reg, d, fexec, obs, eo.tensor_metrics ? &fobs : nullptr,
+                       eo.tensor_metrics ? &qobs : nullptr);
+  report.eval_dir = d.dir;
+  report.eval_samples = d.src->size();
+  report.outputs = named_results(fexec.output_names(), acc[0]);
   report.tensor_metrics.clear();
   for (const auto& a : tacc) report.tensor_metrics.push_back(a->result());
+}
+
+std::vector<std::vector<std::pair<std::string, OutputMetrics>>> evaluate_outputs(const Model& float_model,
+                                                                                 const std::vector<const Model*>& quant_models,
+                                                                                 const QuantizeJob& job, int threads,
+                                                                                 const KernelRegistry& reg, JobObserver& obs) {
+  Executor fexec(float_model, reg, {threads});
+  EvalData d = open_eval_data(job, fexec.inputs(), 0);
+  auto acc = eval_pass(quant_models, job, threads, reg, d, fexec, obs, nullptr, nullptr);
+  std::vector<std::vector<std::pair<std::string, OutputMetrics>>> r;
+  for (const auto& a : acc) r.push_back(named_results(fexec.output_names(), a));
+  return r;
 }
 
 }  // namespace ptq

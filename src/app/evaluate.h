@@ -18,6 +18,13 @@ struct EvalOptions {
 void evaluate(const Model& float_model, const Model& quant_model, const QuantizeJob& job, int threads,
               const KernelRegistry& reg, Report& report, JobObserver& obs, const EvalOptions& eo = {});
 
+// Output metrics only, of several QDQ models in one pass over the evaluation set (the float model
+// runs once per sample for all of them); one list of (output name, metrics) per model, in order.
+std::vector<std::vector<std::pair<std::string, OutputMetrics>>> evaluate_outputs(const Model& float_model,
+                                                                                 const std::vector<const Model*>& quant_models,
+                                                                                 const QuantizeJob& job, int threads,
+                                                                                 const KernelRegistry& reg, JobObserver& obs);
+
 // Maps each quantized activation T to the name of its dequantized value in the QDQ model
 // ("<T>_DequantizeLinear_Output", or T itself for graph outputs, whose producer writes T_prequant).
 std::map<std::string, std::string> dequantized_names(const Model& quant_model);

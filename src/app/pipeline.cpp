@@ -1,18 +1,14 @@
 #include "app/pipeline.h"
 
-#include <chrono>
 #include <filesystem>
 
-#include "app/bias_correction.h"
+#include "app/calibrate.h"
 #include "app/evaluate.h"
+#include "app/method_search.h"
 #include "app/prepare.h"
 #include "app/provenance.h"
-#include "app/sensitivity.h"
-#include "calib/collector.h"
 #include "calib/stats_io.h"
 #include "core/atomic_file.h"
-#include "data/npy.h"
-#include "data/sample_source.h"
 #include "exec/executor.h"
 #include "onnx_io/model_io.h"
 #include "quant/quantizer.h"
@@ -51,6 +47,18 @@ void check_output_path(const std::string& out, const std::string& model, bool fo
     fail(ErrorKind::Output, "cannot write {} '{}': folder '{}' does not exist", what, out, dir.string());
 }
 
+// --method a,b,...: the candidates are compared on the evaluation, and must differ.
+void check_methods(const QuantizeJob& job) {
+  if (job.methods.size() < 2 || job.stats_only) return;
+  for (size_t i = 0; i < job.methods.size(); ++i)
+    for (size_t k = 0; k < i; ++k)
+      if (job.methods[i] == job.methods[k])
+        fail(ErrorKind::Usage, "--method lists '{}' twice", calib_method_name(job.methods[i]));
+  if (!job.evaluate) fail(ErrorKind::Usage, "--method with several methods compares them on the evaluation: drop --no-eval");
+  if (job.qopts.weight_only)
+    fail(ErrorKind::Usage, "--method with several methods chooses activation ranges, which --weight-only does not use");
+}
+
 }  // namespace
 
 std::string default_output_path(const std::string& model_path, const QuantOptions& o) {
@@ -75,6 +83,7 @@ Report run_quantize_job(const QuantizeJob& job, JobObserver* observer) {
   }
   if (!job.save_stats_path.empty()) check_output_path(job.save_stats_path, job.model_path, job.force, "statistics file");
   if (job.stats_only && job.save_stats_path.empty()) fail(ErrorKind::Usage, "--stats-only needs --save-stats FILE");
+  check_methods(job);
   if (!job.prepared_path.empty()) check_output_path(job.prepared_path, job.model_path, job.force, "prepared model");
 
   Model model = prepare_for_quantization(original, job.qopts, &obs);
@@ -87,32 +96,8 @@ Report run_quantize_job(const QuantizeJob& job, JobObserver* observer) {
 
   // Calibration: one streaming pass; the collector keeps per-tensor statistics only. With
   // --load-stats the pass is replaced by saved statistics (merged exactly across shards).
-  CalibStats stats;
-  std::string calib_layout = "statistics file";
-  double calib_seconds = 0;
-  if (!job.load_stats_paths.empty()) {
-    stats = load_and_merge_stats(job.load_stats_paths);
-  } else {
-    SourceOptions so;
-    so.image = job.image;
-    so.max_samples = job.max_samples;
-    so.shard_index = job.shard_index;
-    so.shard_count = job.shard_count;
-    auto src = SampleSource::open(job.calib_dir, exec.inputs(), so);
-    StatsCollector collector({job.qopts.histogram_bins, job.threads});
-    auto t0 = std::chrono::steady_clock::now();
-    obs.phase("calibrate", src->size());
-    for (size_t i = 0; i < src->size(); ++i) {
-      Sample s = src->load(i);
-      collector.set_sample(s.id);
-      exec.run(s.inputs, &collector);
-      collector.count_sample();
-      obs.step(i + 1);
-    }
-    calib_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    calib_layout = src->layout();
-    stats = collector.take();
-  }
+  CalibrationResult calib = run_calibration(exec, job, obs);
+  const CalibStats& stats = calib.stats;
   if (!job.save_stats_path.empty()) {
     save_stats(job.save_stats_path, stats);
     obs.info("wrote " + job.save_stats_path);
@@ -121,24 +106,36 @@ Report run_quantize_job(const QuantizeJob& job, JobObserver* observer) {
     Report r;
     r.model_path = job.model_path;
     r.calib_dir = job.calib_dir;
-    r.calib_layout = calib_layout;
+    r.calib_layout = calib.layout;
     r.calib_samples = stats.samples;
-    r.calib_seconds = calib_seconds;
+    r.calib_seconds = calib.seconds;
     return r;
   }
 
   RuleRegistry rules = make_default_rules();
   Report report;
-  // Sensitivity / accuracy target (src/app/sensitivity.cpp) may keep extra nodes in float.
+  // Activation ranges once for all the models built below (several with sensitivity, bias
+  // correction or several methods). With several methods the best one's (app/method_search.h).
+  QuantizeJob chosen = job;
+  if (job.methods.size() == 1) chosen.qopts.method = job.methods[0];
   QuantizeContext qctx{model, stats.tensors, stats.dtypes, rules, reg};
-  std::set<std::string> extra_float = choose_float_nodes(qctx, job, report, obs);
-  Model corrected = job.bias_correction ? correct_biases(qctx, job, extra_float, obs) : Model();
-  QuantizeContext final_ctx{job.bias_correction ? corrected : model, stats.tensors, stats.dtypes, rules, reg};
-  Model qmodel = build_qdq(final_ctx, job, extra_float, &report.summary);
-  set_provenance(qmodel.metadata, provenance_entries(job.qopts, job.max_samples, calibration_digest(job.calib_dir),
+  RangeMap ranges;
+  if (job.methods.size() > 1) {
+    MethodSelection sel = select_method(qctx, job, obs);
+    chosen.qopts.method = job.methods[sel.chosen];
+    ranges = std::move(sel.ranges);
+    report.method_candidates = std::move(sel.candidates);
+  } else {
+    ranges = compute_activation_ranges(stats.tensors, chosen.qopts, job.threads, obs);
+  }
+  qctx.ranges = &ranges;
+  // Sensitivity / accuracy target (src/app/sensitivity.cpp) may keep extra nodes in float.
+  std::set<std::string> extra_float = choose_float_nodes(qctx, chosen, report, obs);
+  Model qmodel = quantize_model(qctx, chosen, extra_float, &report.summary, obs);
+  set_provenance(qmodel.metadata, provenance_entries(chosen.qopts, job.max_samples, calibration_digest(job.calib_dir),
                                                      static_cast<size_t>(stats.samples)));
   // Evaluate before writing anything, so that bad evaluation data leaves no output behind.
-  if (job.evaluate) evaluate(model, qmodel, job, job.threads, reg, report, obs);
+  if (job.evaluate) evaluate(model, qmodel, chosen, job.threads, reg, report, obs);
   save_model(qmodel, out_path);
   obs.info("wrote " + out_path);
 
@@ -148,11 +145,11 @@ Report run_quantize_job(const QuantizeJob& job, JobObserver* observer) {
   std::error_code ec;
   report.model_bytes = fs::file_size(job.model_path, ec);
   report.output_bytes = fs::file_size(out_path, ec);
-  report.options = job.qopts;
+  report.options = chosen.qopts;
   report.calib_dir = job.calib_dir;
-  report.calib_layout = calib_layout;
+  report.calib_layout = calib.layout;
   report.calib_samples = static_cast<size_t>(stats.samples);
-  report.calib_seconds = calib_seconds;
+  report.calib_seconds = calib.seconds;
   try {
     nlohmann::json rj = report_to_json(report);
     write_file_atomic(report_path, rj.dump(2) + "\n");

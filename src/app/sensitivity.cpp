@@ -51,7 +51,9 @@ Model build_qdq(const QuantizeContext& ctx, const QuantizeJob& job, const std::s
   o.exclude_nodes.insert(extra_float.begin(), extra_float.end());
   QuantPlan plan = build_plan(ctx.model, o, ctx.dtypes, ctx.rules);
   QuantizeSummary local;
-  return rewrite_qdq(ctx.model, plan, ctx.stats, o, summary ? summary : &local);
+  QuantizeSummary* sum = summary ? summary : &local;
+  if (ctx.ranges) return rewrite_qdq(ctx.model, plan, *ctx.ranges, o, sum);
+  return rewrite_qdq(ctx.model, plan, ctx.stats, o, sum);
 }
 
 std::vector<SensitivityEntry> measure_sensitivity(const QuantizeContext& ctx, const QuantizeJob& job, JobObserver& obs) {

@@ -25,6 +25,8 @@ struct QuantizeContext {
   const std::map<std::string, DType>& dtypes;
   const RuleRegistry& rules;
   const KernelRegistry& reg;
+  // Activation ranges computed once for every tensor (null: each build_qdq derives them from stats).
+  const RangeMap* ranges = nullptr;
 };
 
 // The QDQ model with `extra_float` nodes excluded on top of the job's exclusions.

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <vector>
 
 #include "calib/range_detail.h"
@@ -31,12 +32,25 @@ int64_t argmin(int64_t from, int64_t to, F f) {
 }  // namespace
 
 KlHist::KlHist(const uint64_t* counts, int64_t bins) : h(counts), nb(bins) {
-  prefix.assign(static_cast<size_t>(nb) + 1, 0);
-  nonzero.assign(static_cast<size_t>(nb) + 1, 0);
+  const size_t n = static_cast<size_t>(nb) + 1;
+  prefix.assign(n, 0);
+  nonzero.assign(n, 0);
+  for (auto& v : series) v.assign(n, 0.0L);
   for (int64_t k = 0; k < nb; ++k) {
     const size_t i = static_cast<size_t>(k);
     prefix[i + 1] = prefix[i] + h[k];
     nonzero[i + 1] = nonzero[i] + (h[k] != 0);
+    long double d[kSeriesTerms] = {};
+    if (h[k] != 0) {
+      nz_pos.push_back(k);
+      const long double x = static_cast<long double>(h[k]), lx = std::log(x);
+      d[0] = x * lx;
+      d[1] = lx + 1;
+      d[2] = 1 / x;
+      d[3] = d[2] / x;
+      d[4] = d[3] / x;
+    }
+    for (int t = 0; t < kSeriesTerms; ++t) series[t][i + 1] = series[t][i] + d[t];
   }
 }
 
@@ -46,8 +60,7 @@ double kl_window(const KlHist& H, int64_t a, int64_t b, int64_t levels) {
   // len), i.e. chunk j = [ceil(j * len / levels), ceil((j + 1) * len / levels)), as in NVIDIA's
   // pytorch-quantization; TensorRT's older i / levels bins with the rest in the last chunk makes the
   // divergence jump with the remainder), each chunk's sum spread evenly over the bins where P is
-  // nonzero. Chunk sums and nonzero counts come from prefix arrays, so the only per-bin work is the
-  // final sum over P's nonzero bins.
+  // nonzero. Chunk sums and nonzero counts come from prefix arrays.
   const int64_t len = b - a;
   auto chunk_start = [&](int64_t j) { return (j * len + levels - 1) / levels; };
   const double below = static_cast<double>(H.prefix[static_cast<size_t>(a)]);
@@ -64,33 +77,87 @@ double kl_window(const KlHist& H, int64_t a, int64_t b, int64_t levels) {
     if (e == len && H.h[b - 1] == 0 && above > 0 && len - 1 != 0) ++nz;
     return nz;
   };
+  auto window_sum = [&](int64_t s, int64_t e) {
+    return static_cast<double>(H.prefix[static_cast<size_t>(a + e)] - H.prefix[static_cast<size_t>(a + s)]);
+  };
+  // Per chunk: its P bins that are nonzero and Q's (unsmoothed) value on each of them.
+  std::vector<int64_t> nz(static_cast<size_t>(levels));
+  std::vector<double> qv(static_cast<size_t>(levels));
   int64_t nz_p = 0, nz_q = 0;
   for (int64_t j = 0; j < levels; ++j) {
     const int64_t s = chunk_start(j), e = chunk_start(j + 1);
-    const int64_t nz = nonzero_in(s, e);
-    nz_p += nz;
-    if (H.prefix[static_cast<size_t>(a + e)] > H.prefix[static_cast<size_t>(a + s)]) nz_q += nz;
+    const size_t ju = static_cast<size_t>(j);
+    nz[ju] = nonzero_in(s, e);
+    const double qsum = window_sum(s, e);
+    qv[ju] = qsum > 0 ? qsum / static_cast<double>(nz[ju]) : 0.0;
+    nz_p += nz[ju];
+    if (qsum > 0) nz_q += nz[ju];
   }
   if (nz_q == 0) return kInf;
   // Smoothing: zero bins get eps, nonzero bins give it back (eps1 each); a bin that would drop to
   // <= 0 keeps eps. Zero bins of P are zero in Q too: both eps, contributing eps * log(1) = 0.
   const double eps1_p = kSmoothEps * static_cast<double>(len - nz_p) / static_cast<double>(nz_p);
   const double eps1_q = kSmoothEps * static_cast<double>(len - nz_q) / static_cast<double>(nz_q);
-  double sp = kSmoothEps * static_cast<double>(len - nz_p), sq = sp, acc = 0;
-  for (int64_t j = 0; j < levels; ++j) {
-    const int64_t s = chunk_start(j), e = chunk_start(j + 1);
-    const double qsum = static_cast<double>(H.prefix[static_cast<size_t>(a + e)] - H.prefix[static_cast<size_t>(a + s)]);
-    const double qv = qsum > 0 ? qsum / static_cast<double>(nonzero_in(s, e)) : 0.0;
-    const double qs = qv > eps1_q ? qv - eps1_q : kSmoothEps;
-    for (int64_t k = s; k < e; ++k) {
-      const double p = P(k);
-      if (p == 0) continue;
-      const double ps = p > eps1_p ? p - eps1_p : kSmoothEps;
-      sp += ps;
-      sq += qs;
-      acc += ps * std::log(ps / qs);
+  auto smooth_q = [&](size_t j) { return qv[j] > eps1_q ? qv[j] - eps1_q : kSmoothEps; };
+  const double zero_bins = kSmoothEps * static_cast<double>(len - nz_p);
+
+  // Dense windows: sum_k ps_k ln(ps_k / qs_j(k)) = sum_k ps_k ln ps_k - sum_j ln qs_j * sum_{k in j} ps_k.
+  // P's counts are integers >= 1 and eps1_p < 1, so ps = p - eps1_p for every nonzero bin, and the
+  // first sum is the Taylor series of (p - e) ln(p - e) around p from the prefix sums (terms up to
+  // e^4: the remainder, below e^5 / 20 per bin, is far under double precision for eps1_p <= 1e-3).
+  // That makes the window O(levels) instead of one log per nonzero bin.
+  constexpr double kSeriesMaxEps = 1e-3;
+  if (eps1_p <= kSeriesMaxEps && nz_p > 2 * levels) {
+    // (-e)^n / n! * f^(n)(h) with f = x ln x, per d_n of KlHist::series: 1, -1, 1/2, 1/6, 1/12.
+    static constexpr long double kCoef[KlHist::kSeriesTerms] = {1.0L, -1.0L, 0.5L, 1.0L / 6, 1.0L / 12};
+    long double t1 = 0, epow = 1;
+    for (int t = 0; t < KlHist::kSeriesTerms; ++t) {
+      const auto& v = H.series[t];
+      t1 += kCoef[t] * epow * (v[static_cast<size_t>(b)] - v[static_cast<size_t>(a)]);
+      epow *= eps1_p;
     }
+    // The end bins hold the outliers: replace their plain terms by the folded ones.
+    auto f = [&](double p) { return p > 0 ? static_cast<long double>(p - eps1_p) * std::log(static_cast<long double>(p - eps1_p)) : 0.0L; };
+    for (int64_t k : {int64_t{0}, len - 1}) {
+      if (k == len - 1 && k == 0) break;  // one bin, done as k = 0
+      const double plain = static_cast<double>(H.h[a + k]), folded = P(k);
+      if (folded != plain) t1 += f(folded) - f(plain);
+    }
+    // ln qs_j first (double: a long double log costs 4x), so the long double sums below run
+    // without calls in between (which would spill the x87 registers).
+    std::vector<double> lq(static_cast<size_t>(levels));
+    for (size_t j = 0; j < lq.size(); ++j) lq[j] = nz[j] ? std::log(smooth_q(j)) : 0.0;
+    long double cross = 0, sq = zero_bins, ps_total = 0;
+    for (int64_t j = 0; j < levels; ++j) {
+      const size_t ju = static_cast<size_t>(j);
+      if (nz[ju] == 0) continue;
+      const int64_t s = chunk_start(j), e = chunk_start(j + 1);
+      double psum = window_sum(s, e);
+      if (s == 0) psum += below;
+      if (e == len) psum += above;
+      const long double ps = static_cast<long double>(psum) - static_cast<long double>(eps1_p) * static_cast<long double>(nz[ju]);
+      cross += ps * lq[ju];
+      sq += static_cast<long double>(smooth_q(ju)) * static_cast<long double>(nz[ju]);
+      ps_total += ps;
+    }
+    const long double sp = zero_bins + ps_total;
+    return static_cast<double>((t1 - cross) / sp + std::log(sq / sp));
   }
+
+  // Sparse windows: one term per nonzero P bin (the end bins may be nonzero through the outliers).
+  double sp = zero_bins, sq = zero_bins, acc = 0;
+  auto term = [&](int64_t k) {
+    const double p = P(k);
+    const double ps = p > eps1_p ? p - eps1_p : kSmoothEps;
+    const double qs = smooth_q(static_cast<size_t>(k * levels / len));
+    sp += ps;
+    sq += qs;
+    acc += ps * std::log(ps / qs);
+  };
+  if (H.h[a] == 0 && P(0) > 0) term(0);
+  auto it = std::lower_bound(H.nz_pos.begin(), H.nz_pos.end(), a);
+  for (; it != H.nz_pos.end() && *it < b; ++it) term(*it - a);
+  if (len > 1 && H.h[b - 1] == 0 && P(len - 1) > 0) term(len - 1);
   return acc / sp + std::log(sq / sp);
 }
 
@@ -114,8 +181,18 @@ Range kl_range(const TensorStats& s, const Target& t) {
   // Windows [a, b) must contain the 0 edge when it lies inside the histogram (the grid always
   // includes 0); when all data is on one side that side's end is fixed.
   const int64_t zc = std::clamp<int64_t>(-H.offset(), 0, nb);
-  auto best_a = [&](int64_t b) { return argmin(0, std::min(zc, b - L), [&](int64_t x) { return kl(x, b); }); };
-  auto best_b = [&](int64_t a) { return argmin(std::max(a + L, zc), nb, [&](int64_t x) { return kl(a, x); }); };
+  // Each sweep is remembered: the two descents below often sweep from the same end point.
+  std::map<int64_t, int64_t> a_for_b, b_for_a;
+  auto best_a = [&](int64_t b) {
+    auto [it, fresh] = a_for_b.try_emplace(b, 0);
+    if (fresh) it->second = argmin(0, std::min(zc, b - L), [&](int64_t x) { return kl(x, b); });
+    return it->second;
+  };
+  auto best_b = [&](int64_t a) {
+    auto [it, fresh] = b_for_a.try_emplace(a, 0);
+    if (fresh) it->second = argmin(std::max(a + L, zc), nb, [&](int64_t x) { return kl(a, x); });
+    return it->second;
+  };
   // Coordinate descent can stall where the chunk size len / L jumps, so it runs twice (a first from
   // the full window, and b first) and keeps the better end point.
   auto descend = [&](bool b_first) {

@@ -79,7 +79,9 @@ int run_one(const BatchItem& it, const BatchSettings& s, const GlobalFlags& flag
   entry["calibration_samples"] = r.calib_samples;
   entry["evaluation_samples"] = r.eval_samples;
   entry["seconds"] = {{"calibrate", r.calib_seconds}, {"total", total}};
-  entry["outputs"] = report_to_json(r)["outputs"];
+  Json rj = report_to_json(r);
+  entry["outputs"] = rj["outputs"];
+  if (rj.contains("method_selection")) entry["method_selection"] = rj["method_selection"];
   entry["gates"] = gates_json(gates);
   if (!s.json && !flags.quiet) {
     if (batch) std::printf("== %s -> %s\n", it.model.c_str(), r.output_path.c_str());

@@ -70,4 +70,8 @@ void ConsoleObserver::info(const std::string& msg) {
   std::fprintf(stderr, "%s\n", msg.c_str());
 }
 
+void ConsoleObserver::debug(const std::string& msg) {
+  if (verbosity_ == Verbosity::Verbose) info(msg);
+}
+
 }  // namespace ptq::cli

@@ -17,6 +17,7 @@ class ConsoleObserver : public JobObserver {
   void phase(const std::string& name, size_t total) override;
   void step(size_t done) override;
   void info(const std::string& msg) override;
+  void debug(const std::string& msg) override;  // -v only
   void finish_phase();
 
  private:

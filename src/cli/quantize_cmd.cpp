@@ -29,6 +29,20 @@ struct QuantizeArgs {
   QuantizeJob job;
 };
 
+// "kl" or "minmax,kl,mse": each name checked by parse_calib_method (Error(Usage) naming it).
+std::vector<CalibMethod> parse_method_list(const std::string& s) {
+  std::vector<CalibMethod> r;
+  size_t start = 0;
+  while (true) {
+    size_t comma = s.find(',', start);
+    std::string name = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (name.empty()) fail(ErrorKind::Usage, "--method '{}': empty method name in the list", s);
+    r.push_back(parse_calib_method(name));
+    if (comma == std::string::npos) return r;
+    start = comma + 1;
+  }
+}
+
 }  // namespace
 
 Runner add_quantize_options(CLI::App& app, const GlobalFlags& flags) {
@@ -50,7 +64,8 @@ Runner add_quantize_options(CLI::App& app, const GlobalFlags& flags) {
   app.add_option("--activation-type", a->activation_type, "activation type")->check(CLI::IsMember({"uint8", "int8"}));
   app.add_option("--weight-type", a->weight_type, "weight type (int4/uint4: opset 21, 4-bit packed)")->check(CLI::IsMember({"int8", "uint8", "int4", "uint4"}));
   app.add_flag("--weight-only", a->job.qopts.weight_only, "quantize weights only; activations stay float");
-  app.add_option("--method", a->method, "calibration method")->check(CLI::IsMember({"minmax", "percentile", "kl", "entropy", "mse"}));
+  app.add_option("--method", a->method, "calibration method: minmax, percentile, kl (entropy) or mse; a comma list (e.g. minmax,kl,mse) quantizes with each and keeps the best by output SQNR");
+  app.add_option("--batch", a->job.batch, "calibration samples per executor run, stacked along the first dim (models with a dynamic batch dim)")->check(CLI::Range(1, 65536));
   add_image_options(app, a->image);
   app.add_option("--save-stats", a->job.save_stats_path, "write the calibration statistics (JSON) to FILE");
   app.add_option("--load-stats", a->job.load_stats_paths, "quantize from saved statistics (repeatable: shards merge exactly) instead of calibrating");
@@ -87,7 +102,8 @@ Runner add_quantize_options(CLI::App& app, const GlobalFlags& flags) {
     job.qopts.scheme = parse_weight_scheme(a->scheme);
     job.qopts.activation_type = parse_quant_type(a->activation_type);
     job.qopts.weight_type = parse_quant_type(a->weight_type);
-    job.qopts.method = parse_calib_method(a->method);
+    job.methods = parse_method_list(a->method);
+    job.qopts.method = job.methods.front();
     job.image = to_image_options(a->image);
     if (!a->shard.empty()) {
       unsigned long i = 0, n = 0;

@@ -36,7 +36,24 @@ struct QuantizeSummary {
   size_t q_nodes = 0, dq_nodes = 0;
 };
 
-// Emits the QDQ model. `stats` holds the calibration statistics of activations.
+// Calibration range of each activation, by tensor name (see calib/range.h).
+using RangeMap = std::map<std::string, Range>;
+
+// What choose_range needs to know from the options: method, percentile, activation type, symmetry.
+RangeRequest activation_range_request(const QuantOptions& opts);
+
+// Ranges of the plan's activations that have statistics, one tensor after the other. For many
+// plans over the same statistics (sensitivity, several methods) compute them once instead, for
+// every tensor and in parallel: choose_ranges(stats, activation_range_request(opts), threads).
+RangeMap activation_ranges(const QuantPlan& plan, const std::map<std::string, TensorStats>& stats,
+                           const QuantOptions& opts);
+
+// Emits the QDQ model. `ranges` holds the calibration range of activations; an activation without
+// one stays float ("no calibration data reached this tensor"). Sharing groups take the union of
+// their members' ranges.
+Model rewrite_qdq(const Model& model, const QuantPlan& plan, const RangeMap& ranges, const QuantOptions& opts,
+                  QuantizeSummary* summary);
+// Shorthand: rewrite_qdq(model, plan, activation_ranges(plan, stats, opts), opts, summary).
 Model rewrite_qdq(const Model& model, const QuantPlan& plan, const std::map<std::string, TensorStats>& stats,
                   const QuantOptions& opts, QuantizeSummary* summary);
 

@@ -1,4 +1,4 @@
-// Phase two: turn a QuantPlan plus calibration statistics into a QDQ model.
+// Phase two: turn a QuantPlan plus calibration ranges into a QDQ model.
 //   activation T:  producer -> T -> QuantizeLinear -> DequantizeLinear -> consumers
 //   weight W:      W_quantized (int) -> DequantizeLinear -> consumers
 //   bias B:        B_quantized (int32, scale = input_scale * weight_scale) -> DequantizeLinear
@@ -16,7 +16,7 @@ namespace {
 struct Rewriter {
   const Model& src;
   const QuantPlan& plan;
-  const std::map<std::string, TensorStats>& stats;
+  const RangeMap& ranges;
   const QuantOptions& opts;
   QuantizeSummary& summary;
 
@@ -30,9 +30,8 @@ struct Rewriter {
   bool per_axis_used = false;
   bool block_used = false;
 
-  Rewriter(const Model& m, const QuantPlan& p, const std::map<std::string, TensorStats>& s, const QuantOptions& o,
-           QuantizeSummary& sum)
-      : src(m), plan(p), stats(s), opts(o), summary(sum), out(m), names(m.graph) {}
+  Rewriter(const Model& m, const QuantPlan& p, const RangeMap& r, const QuantOptions& o, QuantizeSummary& sum)
+      : src(m), plan(p), ranges(r), opts(o), summary(sum), out(m), names(m.graph) {}
 
   Node make_node(const std::string& op, const std::string& base, std::vector<std::string> in, std::string o, int64_t axis) {
     Node n;
@@ -48,12 +47,10 @@ struct Rewriter {
   std::map<std::string, Range> group_ranges() {
     std::map<std::string, Range> r;
     for (const auto& t : plan.activations()) {
-      auto it = stats.find(t);
-      if (it == stats.end() || it->second.empty()) continue;
-      std::string gname = plan.group_of(t);
-      RangeRequest req{opts.method, opts.percentile, opts.activation_type, opts.activation_symmetric};
-      Range chosen = choose_range(it->second, req);
-      auto [gi, fresh] = r.emplace(gname, chosen);
+      auto it = ranges.find(t);
+      if (it == ranges.end()) continue;
+      const Range& chosen = it->second;
+      auto [gi, fresh] = r.emplace(plan.group_of(t), chosen);
       if (!fresh) {
         gi->second.lo = std::min(gi->second.lo, chosen.lo);
         gi->second.hi = std::max(gi->second.hi, chosen.hi);
@@ -176,10 +173,10 @@ struct Rewriter {
   }
 
   void quantize_activations() {
-    auto ranges = group_ranges();
+    auto groups = group_ranges();
     for (const auto& t : plan.activations()) {
-      auto gi = ranges.find(plan.group_of(t));
-      if (gi == ranges.end()) {
+      auto gi = groups.find(plan.group_of(t));
+      if (gi == groups.end()) {
         summary.float_nodes.push_back({t, "tensor", "no calibration data reached this tensor"});
         continue;
       }
@@ -234,13 +231,33 @@ struct Rewriter {
 
 }  // namespace
 
-Model rewrite_qdq(const Model& model, const QuantPlan& plan, const std::map<std::string, TensorStats>& stats,
-                  const QuantOptions& opts, QuantizeSummary* summary) {
+RangeRequest activation_range_request(const QuantOptions& opts) {
+  return RangeRequest{opts.method, opts.percentile, opts.activation_type, opts.activation_symmetric};
+}
+
+RangeMap activation_ranges(const QuantPlan& plan, const std::map<std::string, TensorStats>& stats,
+                           const QuantOptions& opts) {
+  const RangeRequest req = activation_range_request(opts);
+  RangeMap r;
+  for (const auto& t : plan.activations()) {
+    auto it = stats.find(t);
+    if (it != stats.end() && !it->second.empty()) r.emplace(t, choose_range(it->second, req));
+  }
+  return r;
+}
+
+Model rewrite_qdq(const Model& model, const QuantPlan& plan, const RangeMap& ranges, const QuantOptions& opts,
+                  QuantizeSummary* summary) {
   QuantizeSummary local;
   QuantizeSummary& s = summary ? *summary : local;
   s.float_nodes = plan.float_nodes();
-  Rewriter rw(model, plan, stats, opts, s);
+  Rewriter rw(model, plan, ranges, opts, s);
   return rw.run();
+}
+
+Model rewrite_qdq(const Model& model, const QuantPlan& plan, const std::map<std::string, TensorStats>& stats,
+                  const QuantOptions& opts, QuantizeSummary* summary) {
+  return rewrite_qdq(model, plan, activation_ranges(plan, stats, opts), opts, summary);
 }
 
 }  // namespace ptq

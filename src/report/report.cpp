@@ -41,6 +41,26 @@ void add_tensor_metrics(nlohmann::json& t, const TensorMetrics& m) {
                     {"underflow", h.underflow}, {"overflow", h.overflow}};
 }
 
+nlohmann::json named_outputs_json(const std::vector<std::pair<std::string, OutputMetrics>>& outputs) {
+  nlohmann::json outs = nlohmann::json::array();
+  for (const auto& [name, m] : outputs) {
+    nlohmann::json o = metrics_json(m);
+    o["name"] = name;
+    outs.push_back(o);
+  }
+  return outs;
+}
+
+nlohmann::json method_selection_json(const Report& r) {
+  nlohmann::json cands = nlohmann::json::array();
+  for (const auto& c : r.method_candidates)
+    cands.push_back({{"method", calib_method_name(c.method)}, {"score_db", json_number(c.score_db)},
+                     {"outputs", named_outputs_json(c.outputs)}});
+  return {{"criterion", "highest lowest-output SQNR (dB); ties go to the method listed first"},
+          {"chosen", calib_method_name(r.options.method)},
+          {"candidates", cands}};
+}
+
 nlohmann::json options_json(const QuantOptions& o) {
   return {{"scheme", weight_scheme_name(o.scheme)},
           {"block_size", o.block_size},
@@ -62,13 +82,8 @@ nlohmann::json report_to_json(const Report& r) {
   j["options"] = options_json(r.options);
   j["calibration"] = {{"dir", r.calib_dir}, {"layout", r.calib_layout}, {"samples", r.calib_samples}, {"seconds", r.calib_seconds}};
   j["evaluation"] = {{"dir", r.eval_dir}, {"samples", r.eval_samples}};
-  nlohmann::json outs = nlohmann::json::array();
-  for (const auto& [name, m] : r.outputs) {
-    nlohmann::json o = metrics_json(m);
-    o["name"] = name;
-    outs.push_back(o);
-  }
-  j["outputs"] = outs;
+  j["outputs"] = named_outputs_json(r.outputs);
+  if (!r.method_candidates.empty()) j["method_selection"] = method_selection_json(r);
   nlohmann::json tensors = nlohmann::json::array();
   for (const auto& t : r.summary.tensors) {
     tensors.push_back({{"name", t.name}, {"kind", t.kind}, {"type", dtype_name(t.type)}, {"axis", t.axis},
@@ -113,6 +128,11 @@ std::string report_to_text(const Report& r) {
                               r.summary.dq_nodes, r.summary.float_nodes.size());
   s += fmt::format("calibration: {} samples ({}) in {:.2f} s; evaluation on {} samples\n", r.calib_samples,
                    calib_method_name(r.options.method), r.calib_seconds, r.eval_samples);
+  for (const auto& c : r.method_candidates) {
+    s += fmt::format("method {}: lowest output SQNR {:.2f} dB", calib_method_name(c.method), c.score_db);
+    if (!c.outputs.empty() && c.outputs[0].second.has_labels) s += fmt::format(", top-1 quantized {:.2f}%", 100 * c.outputs[0].second.top1_quant);
+    s += c.method == r.options.method ? " (chosen)\n" : "\n";
+  }
   for (const auto& [name, m] : r.outputs) {
     s += fmt::format("output '{}': SQNR {:.2f} dB, cosine {:.6f}, max abs error {:.4g}", name, m.sqnr_db, m.cosine, m.max_abs_error);
     if (m.classification) s += fmt::format(", top-1 agreement {:.2f}%", 100 * m.top1_agreement);

@@ -31,6 +31,13 @@ struct TargetStep {
   double top1_drop = 0;  // top1_float - top1_quantized (fraction)
 };
 
+// One method of `--method a,b,...`: its model's output metrics on the evaluation set.
+struct MethodCandidate {
+  CalibMethod method = CalibMethod::MinMax;
+  double score_db = 0;  // the selection score: the lowest SQNR over the outputs (NaN counts as -inf)
+  std::vector<std::pair<std::string, OutputMetrics>> outputs;
+};
+
 struct Report {
   std::string tool_version;
   std::string model_path, output_path;
@@ -49,6 +56,7 @@ struct Report {
   double target_sqnr_db = 0, target_top1_drop = -1;
   bool target_met = false;
   std::vector<TargetStep> target_steps;
+  std::vector<MethodCandidate> method_candidates;  // --method a,b,...: every candidate, as listed
 };
 
 nlohmann::json report_to_json(const Report& r);

@@ -126,6 +126,17 @@ std::string report_to_html(const nlohmann::json& j) {
                     fmt_pct(o, "top1_agreement"), fmt_pct(o, "top1_float"), fmt_pct(o, "top1_quantized")});
   s += "<h2>Outputs</h2>\n" + table({"output", "SQNR dB", "cosine", "max abs error", "top-1 agreement", "top-1 float", "top-1 quantized"}, rows);
 
+  if (j.contains("method_selection")) {
+    const auto& ms = j["method_selection"];
+    rows.clear();
+    for (const auto& c : ms.at("candidates")) {
+      const auto& outs = c.at("outputs");
+      rows.push_back({c.value("method", ""), fmt_num(c, "score_db", 2), outs.empty() ? "-" : fmt_pct(outs[0], "top1_quantized"),
+                      c.value("method", "") == ms.value("chosen", "") ? "chosen" : ""});
+    }
+    s += "<h2>Calibration method selection</h2>\n<p>" + esc(ms.value("criterion", "")) + "</p>\n" +
+         table({"method", "lowest output SQNR dB", "top-1 quantized", ""}, rows);
+  }
   const auto worst = j.value("worst_layers", nlohmann::json::array());
   std::set<std::string> worst_names;
   rows.clear();

@@ -32,6 +32,18 @@ std::string report_to_markdown(const nlohmann::json& j) {
     s += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", md_cell(out.value("name", "")), fmt_num(out, "sqnr_db", 2),
                      fmt_num(out, "cosine", 6), fmt_num(out, "max_abs_error", 4), fmt_pct(out, "top1_agreement"),
                      fmt_pct(out, "top1_float"), fmt_pct(out, "top1_quantized"));
+  if (j.contains("method_selection")) {
+    const auto& ms = j["method_selection"];
+    s += fmt::format("\n## Calibration method selection\n\nchosen: **{}** ({})\n\n| method | lowest output SQNR dB | top-1 quantized | |\n"
+                     "|---|---|---|---|\n",
+                     ms.value("chosen", ""), ms.value("criterion", ""));
+    for (const auto& c : ms.at("candidates")) {
+      const auto& outs = c.at("outputs");
+      std::string top1 = outs.empty() ? "-" : fmt_pct(outs[0], "top1_quantized");
+      s += fmt::format("| {} | {} | {} | {} |\n", c.value("method", ""), fmt_num(c, "score_db", 2), top1,
+                       c.value("method", "") == ms.value("chosen", "") ? "chosen" : "");
+    }
+  }
   s += "\n## Worst layers (accumulated SQNR vs the float model)\n\n| # | tensor | accumulated SQNR dB | local SQNR dB | clipped |\n"
        "|---|---|---|---|---|\n";
   int k = 0;
