@@ -6,6 +6,7 @@
 
 #include "exec/kernels/elementwise_impl.h"
 #include "exec/kernels/families.h"
+#include "exec/kernels/fast_math.h"
 
 namespace ptq::kern::ew {
 namespace {
@@ -139,8 +140,15 @@ void register_unary(KernelRegistry& r) {
 
   // Activations.
   add_simple<SignedTypes>(r, "Relu", 1, [](auto x) { return x < 0 ? decltype(x)(0) : x; });
-  add_simple<F>(r, "Sigmoid", 1, [](auto x) { return decltype(x)(1) / (decltype(x)(1) + std::exp(-x)); });
-  add_simple<F>(r, "Tanh", 1, [](auto x) { return std::tanh(x); });
+  // float32 uses the vectorizable forms of fast_math.h (within a few ulp of libm), double libm.
+  add_simple<F>(r, "Sigmoid", 1, [](auto x) {
+    if constexpr (std::is_same_v<decltype(x), float>) return sigmoid_fast(x);
+    else return decltype(x)(1) / (decltype(x)(1) + std::exp(-x));
+  });
+  add_simple<F>(r, "Tanh", 1, [](auto x) {
+    if constexpr (std::is_same_v<decltype(x), float>) return tanh_fast(x);
+    else return std::tanh(x);
+  });
   add_simple<F>(r, "Softplus", 1, [](auto x) { return softplus(x); });
   add_simple<F>(r, "Softsign", 1, [](auto x) { return x / (decltype(x)(1) + std::fabs(x)); });
   add_simple<F>(r, "Mish", 18, [](auto x) { return x * std::tanh(softplus(x)); });

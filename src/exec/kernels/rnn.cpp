@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "exec/kernels/families.h"
+#include "exec/kernels/fast_math.h"
 #include "exec/kernels/kernel_util.h"
 
 namespace ptq::kern {
@@ -49,12 +50,12 @@ struct Activation {
     const float a = alpha, b = beta;
     switch (kind) {
       case Act::Relu: for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0 ? x[i] : 0.f; break;
-      case Act::Tanh: for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]); break;
-      case Act::Sigmoid: for (int64_t i = 0; i < n; ++i) x[i] = 1.f / (1.f + std::exp(-x[i])); break;
+      case Act::Tanh: for (int64_t i = 0; i < n; ++i) x[i] = tanh_fast(x[i]); break;
+      case Act::Sigmoid: for (int64_t i = 0; i < n; ++i) x[i] = sigmoid_fast(x[i]); break;
       case Act::Affine: for (int64_t i = 0; i < n; ++i) x[i] = a * x[i] + b; break;
       case Act::LeakyRelu: for (int64_t i = 0; i < n; ++i) x[i] = x[i] >= 0 ? x[i] : a * x[i]; break;
       case Act::ThresholdedRelu: for (int64_t i = 0; i < n; ++i) x[i] = x[i] > a ? x[i] : 0.f; break;
-      case Act::ScaledTanh: for (int64_t i = 0; i < n; ++i) x[i] = a * std::tanh(b * x[i]); break;
+      case Act::ScaledTanh: for (int64_t i = 0; i < n; ++i) x[i] = a * tanh_fast(b * x[i]); break;
       case Act::HardSigmoid: for (int64_t i = 0; i < n; ++i) x[i] = std::min(1.f, std::max(0.f, a * x[i] + b)); break;
       case Act::Elu: for (int64_t i = 0; i < n; ++i) x[i] = x[i] >= 0 ? x[i] : a * (std::exp(x[i]) - 1.f); break;
       case Act::Softsign: for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.f + std::fabs(x[i])); break;
