@@ -92,7 +92,8 @@ Report run_quantize_job(const QuantizeJob& job, JobObserver* observer) {
     obs.info("wrote " + job.prepared_path);
   }
   KernelRegistry reg = make_default_registry();
-  Executor exec(model, reg, {job.threads});
+  // batch_invariant: --batch N must not change what any sample computes (exec/executor.h).
+  Executor exec(model, reg, {job.threads, false, true});
 
   // Calibration: one streaming pass; the collector keeps per-tensor statistics only. With
   // --load-stats the pass is replaced by saved statistics (merged exactly across shards).

@@ -21,8 +21,9 @@ std::string norm_domain(const std::string& d) { return d == "ai.onnx" ? std::str
 // A compiled graph: kernels in execution order, value slots, and when each slot can be freed.
 class GraphPlan : public SubgraphExec {
  public:
-  GraphPlan(const Model& model, const Graph& g, const KernelRegistry& reg, int threads, const std::set<std::string>& outer)
-      : graph_(g), threads_(threads) {
+  GraphPlan(const Model& model, const Graph& g, const KernelRegistry& reg, const ExecOptions& opts,
+            const std::set<std::string>& outer)
+      : graph_(g), threads_(opts.threads) {
     auto order = topological_order(g, outer);
     auto slot = [&](const std::string& name) {
       auto it = ids_.find(name);
@@ -64,15 +65,15 @@ class GraphPlan : public SubgraphExec {
         steps_.push_back(std::move(st));
         continue;
       }
-      KernelInit init{node, opset, nullptr, nullptr, threads};
+      KernelInit init{node, opset, nullptr, nullptr, opts.threads, opts.batch_invariant};
       init.constant = [this, &g, &node](size_t i) -> const Tensor* {
         if (i >= node.inputs.size() || node.inputs[i].empty()) return nullptr;
         if (const Tensor* t = g.find_initializer(node.inputs[i])) return t;
         auto it = node_constants_.find(node.inputs[i]);
         return it == node_constants_.end() ? nullptr : &it->second;
       };
-      init.compile_subgraph = [&model, &reg, threads, visible](const Graph& sub) -> std::unique_ptr<SubgraphExec> {
-        return std::make_unique<GraphPlan>(model, sub, reg, threads, visible);
+      init.compile_subgraph = [&model, &reg, opts, visible](const Graph& sub) -> std::unique_ptr<SubgraphExec> {
+        return std::make_unique<GraphPlan>(model, sub, reg, opts, visible);
       };
       st.activation = fusable_activation(node, opset, init.constant);
       try {
@@ -349,7 +350,8 @@ class GraphPlan : public SubgraphExec {
 Executor::Executor(const Model& model, const KernelRegistry& registry, ExecOptions opts)
     : model_(model), threads_(opts.threads < 1 ? 1 : opts.threads) {
   omp_set_num_threads(threads_);
-  plan_ = std::make_unique<GraphPlan>(model, model.graph, registry, threads_, std::set<std::string>{});
+  opts.threads = threads_;
+  plan_ = std::make_unique<GraphPlan>(model, model.graph, registry, opts, std::set<std::string>{});
   if (opts.profile) plan_->enable_profile();
   inputs_ = model.graph.runtime_inputs();
   for (const auto& o : model.graph.outputs) output_names_.push_back(o.name);

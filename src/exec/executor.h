@@ -33,6 +33,9 @@ class ValueObserver {
 struct ExecOptions {
   int threads = 1;
   bool profile = false;  // time every top-level node (see Executor::profile)
+  // Each sample of a batch gets exactly the values it gets alone (Gemm/MatMul use fixed row blocks,
+  // kernels/gemm.h): calibration sets it so that --batch N cannot change a range. Slower products.
+  bool batch_invariant = false;
 };
 
 // Accumulated wall time of one top-level node over all runs (ExecOptions::profile).

@@ -63,6 +63,8 @@ struct KernelInit {
   // Compiles a graph attribute of this node (If/Loop/Scan bodies).
   std::function<std::unique_ptr<SubgraphExec>(const Graph&)> compile_subgraph;
   int threads = 1;
+  // Matrix products must compute each row as they would for any batch size (ExecOptions).
+  bool batch_invariant = false;
 };
 
 // Which inputs of a kernel may arrive channels-last (core/tensor.h Layout). The executor plans

@@ -77,6 +77,18 @@ for set in same mixed; do
   echo "ok: $set: --batch 8 == --batch 1 (statistics file, minmax and kl models byte-identical)"
 done
 
+# The bundled model ends in a Gemm: calibration's batch-invariant products keep it exact too,
+# at 1 and 2 threads.
+for t in 1 2; do
+  for b in 1 8; do
+    "$Q" "$ROOT/data/fashion_mnist_cnn.onnx" --calib "$ROOT/data/calib" --max-samples 40 --batch $b --threads $t \
+      --method minmax --scheme per-channel -o "$W/fm.t$t.b$b.onnx" --no-eval -q
+  done
+  cmp "$W/fm.t$t.b1.onnx" "$W/fm.t$t.b8.onnx" || { echo "FAIL: bundled model: --batch 8 differs at --threads $t"; exit 1; }
+done
+cmp "$W/fm.t1.b1.onnx" "$W/fm.t2.b8.onnx" || { echo "FAIL: bundled model: --threads 2 --batch 8 differs from 1/1"; exit 1; }
+echo "ok: bundled model (Conv + Gemm): --batch 8 == --batch 1 at 1 and 2 threads"
+
 set +e
 msg=$("$Q" "$W/fixed.onnx" --calib "$W/same" --batch 4 -o "$W/f.onnx" -q 2>&1); code=$?
 set -e

@@ -86,18 +86,67 @@ void gemv_columns(int64_t L, int64_t K, float alpha, const float* x, int64_t inc
 
 template <typename T>
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb,
-          T beta, T* C, int64_t ldc) {
+          T beta, T* C, int64_t ldc, bool) {
   if (M <= 0 || N <= 0) return;
-  gemm_loop<T>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  gemm_loop<T>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);  // rows are independent already
 }
+
+namespace {
+
+constexpr int64_t kInvariantRows = 16;
+
+void sgemm_or_throw(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                    const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (st != dnnl_success) internal_error("dnnl_sgemm failed (status {}) for M={} N={} K={}", static_cast<int>(st), M, N, K);
+}
+
+// See gemm.h (row_invariant). Measured: with a fixed block shape and one thread, oneDNN gives a
+// row the same bits at every position of the block and whatever the other rows hold.
+void sgemm_row_invariant(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                         const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  constexpr int64_t R = kInvariantRows;
+  const int64_t blocks = (M + R - 1) / R;
+  bool failed = false;
+#pragma omp parallel for schedule(static) reduction(|| : failed)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t m0 = blk * R, rows = std::min(R, M - m0);
+    // Inside the parallel region oneDNN runs single-threaded.
+    if (rows == R) {
+      const float* a = ta ? A + m0 : A + m0 * lda;
+      failed |= dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', R, N, K, alpha, a, lda, B, ldb, beta, C + m0 * ldc, ldc) !=
+                dnnl_success;
+      continue;
+    }
+    // The zero-padded block keeps A's orientation: the same oneDNN path as the full blocks.
+    std::vector<float> pa(static_cast<size_t>(R * K), 0.f), pc(static_cast<size_t>(R * N), 0.f);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t k = 0; k < K; ++k) {
+        if (ta) pa[static_cast<size_t>(k * R + i)] = A[k * lda + m0 + i];
+        else pa[static_cast<size_t>(i * K + k)] = A[(m0 + i) * lda + k];
+      }
+    if (beta != 0.f)
+      for (int64_t i = 0; i < rows; ++i) std::copy(C + (m0 + i) * ldc, C + (m0 + i) * ldc + N, pc.begin() + i * N);
+    failed |= dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', R, N, K, alpha, pa.data(), ta ? R : K, B, ldb, beta, pc.data(),
+                         N) != dnnl_success;
+    for (int64_t i = 0; i < rows; ++i) std::copy(pc.begin() + i * N, pc.begin() + (i + 1) * N, C + (m0 + i) * ldc);
+  }
+  if (failed) internal_error("dnnl_sgemm failed for blocks of M={} N={} K={}", M, N, K);
+}
+
+}  // namespace
 
 template <>
 void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-                 const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+                 const float* B, int64_t ldb, float beta, float* C, int64_t ldc, bool row_invariant) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+    return;
+  }
+  if (row_invariant) {
+    sgemm_row_invariant(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
   if (M == 1 && !tb) {  // one row of A times B stored [K, N]
@@ -108,20 +157,19 @@ void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
     gemv_columns(M, K, alpha, B, tb ? 1 : ldb, A, lda, beta, C, ldc);
     return;
   }
-  dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  if (st != dnnl_success) internal_error("dnnl_sgemm failed (status {}) for M={} N={} K={}", static_cast<int>(st), M, N, K);
+  sgemm_or_throw(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
-                           int64_t, double, double*, int64_t);
+                           int64_t, double, double*, int64_t, bool);
 template void gemm<int32_t>(bool, bool, int64_t, int64_t, int64_t, int32_t, const int32_t*, int64_t, const int32_t*,
-                            int64_t, int32_t, int32_t*, int64_t);
+                            int64_t, int32_t, int32_t*, int64_t, bool);
 template void gemm<int64_t>(bool, bool, int64_t, int64_t, int64_t, int64_t, const int64_t*, int64_t, const int64_t*,
-                            int64_t, int64_t, int64_t*, int64_t);
+                            int64_t, int64_t, int64_t*, int64_t, bool);
 template void gemm<uint32_t>(bool, bool, int64_t, int64_t, int64_t, uint32_t, const uint32_t*, int64_t,
-                             const uint32_t*, int64_t, uint32_t, uint32_t*, int64_t);
+                             const uint32_t*, int64_t, uint32_t, uint32_t*, int64_t, bool);
 template void gemm<uint64_t>(bool, bool, int64_t, int64_t, int64_t, uint64_t, const uint64_t*, int64_t,
-                             const uint64_t*, int64_t, uint64_t, uint64_t*, int64_t);
+                             const uint64_t*, int64_t, uint64_t, uint64_t*, int64_t, bool);
 
 namespace {
 
@@ -140,7 +188,7 @@ void dispatch_gemm_type(DType t, const std::string& what, F f) {
 }
 
 template <typename T>
-Tensor matmul_typed(const Tensor& a, const Tensor& b, const std::string& what) {
+Tensor matmul_typed(const Tensor& a, const Tensor& b, const std::string& what, bool row_invariant) {
   Shape as = a.shape(), bs = b.shape();
   const bool a_vec = as.size() == 1, b_vec = bs.size() == 1;
   if (a_vec) as.insert(as.begin(), 1);
@@ -161,23 +209,23 @@ Tensor matmul_typed(const Tensor& a, const Tensor& b, const std::string& what) {
   T* C = out.data<T>();
   if (shape_numel(batch_b) == 1 && shape_numel(batch_a) == nbatch) {
     // B is shared: fold A's batch dimensions into M, one product.
-    gemm<T>(false, false, nbatch * M, N, K, T(1), A, K, B, N, T(0), C, N);
+    gemm<T>(false, false, nbatch * M, N, K, T(1), A, K, B, N, T(0), C, N, row_invariant);
     return out;
   }
   for_each_broadcast(batch_a, batch_b, batch, [&](int64_t p, int64_t pa, int64_t pb) {
-    gemm<T>(false, false, M, N, K, T(1), A + pa * M * K, K, B + pb * K * N, N, T(0), C + p * M * N, N);
+    gemm<T>(false, false, M, N, K, T(1), A + pa * M * K, K, B + pb * K * N, N, T(0), C + p * M * N, N, row_invariant);
   });
   return out;
 }
 
 }  // namespace
 
-Tensor matmul(const Tensor& a, const Tensor& b, const std::string& what) {
+Tensor matmul(const Tensor& a, const Tensor& b, const std::string& what, bool row_invariant) {
   if (a.rank() == 0 || b.rank() == 0) bad_input("{}: MatMul operands must not be scalars", what);
   if (a.dtype() != b.dtype())
     bad_input("{}: operand types differ ({} vs {})", what, dtype_name(a.dtype()), dtype_name(b.dtype()));
   Tensor out;
-  dispatch_gemm_type(a.dtype(), what, [&](auto tag) { out = matmul_typed<decltype(tag)>(a, b, what); });
+  dispatch_gemm_type(a.dtype(), what, [&](auto tag) { out = matmul_typed<decltype(tag)>(a, b, what, row_invariant); });
   return out;
 }
 
@@ -204,7 +252,14 @@ Tensor batched_matmul(const Tensor& a, const Tensor& b, bool ta, bool tb, const 
 
 namespace {
 
-void matmul_kernel(KernelContext& ctx) { ctx.outputs[0] = matmul(ctx.in(0), ctx.in(1), "MatMul"); }
+class MatMulKernel : public Kernel {
+ public:
+  explicit MatMulKernel(const KernelInit& init) : row_invariant_(init.batch_invariant) {}
+  void run(KernelContext& ctx) override { ctx.outputs[0] = matmul(ctx.in(0), ctx.in(1), "MatMul", row_invariant_); }
+
+ private:
+  bool row_invariant_;
+};
 
 // Gemm: Y = alpha * A' * B' + beta * C, C unidirectionally broadcast to [M, N].
 class GemmKernel : public Kernel {
@@ -213,7 +268,8 @@ class GemmKernel : public Kernel {
       : ta_(init.node.attr_int("transA", 0) != 0),
         tb_(init.node.attr_int("transB", 0) != 0),
         alpha_(init.node.attr_float("alpha", 1.0f)),
-        beta_(init.node.attr_float("beta", 1.0f)) {}
+        beta_(init.node.attr_float("beta", 1.0f)),
+        row_invariant_(init.batch_invariant) {}
 
   void run(KernelContext& ctx) override {
     const Tensor& a = ctx.in(0);
@@ -232,7 +288,7 @@ class GemmKernel : public Kernel {
       T* yd = y.data<T>();
       if (c) fill_bias(*c, M, N, yd);
       gemm<T>(ta_, tb_, M, N, K, static_cast<T>(alpha_), a.data<T>(), a.dim(1), b.data<T>(), b.dim(1),
-              c ? static_cast<T>(beta_) : T(0), yd, N);
+              c ? static_cast<T>(beta_) : T(0), yd, N, row_invariant_);
     });
     ctx.outputs[0] = y;
   }
@@ -251,6 +307,7 @@ class GemmKernel : public Kernel {
 
   bool ta_, tb_;
   float alpha_, beta_;
+  bool row_invariant_;
 };
 
 // A zero point as an int32 tensor shaped to broadcast against its operand: a 1-D per-row zero
@@ -297,7 +354,7 @@ void matmul_integer_kernel(KernelContext& ctx) {
 
 void register_gemm_norm(KernelRegistry& r) {
   r.add("", "Gemm", 1, kMaxOpset, [](const KernelInit& init) { return std::make_unique<GemmKernel>(init); });
-  r.add_fn("", "MatMul", 1, kMaxOpset, matmul_kernel);
+  r.add("", "MatMul", 1, kMaxOpset, [](const KernelInit& init) { return std::make_unique<MatMulKernel>(init); });
   r.add_fn("", "MatMulInteger", 10, kMaxOpset, matmul_integer_kernel);
   register_norm(r);
   register_einsum(r);

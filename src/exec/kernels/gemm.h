@@ -12,14 +12,19 @@ namespace ptq::kern {
 // the row strides of A, B, C as stored. float32 goes to oneDNN (except the gemv shapes whose
 // oneDNN result depends on the thread count); other types use a plain loop. Results never depend
 // on the thread count. Must not be called from inside an OpenMP parallel region.
+//
+// row_invariant: every row of C is computed exactly as it would be with any other M (float32:
+// fixed blocks of kInvariantRows rows, the last zero-padded, one single-threaded oneDNN call each,
+// blocks in parallel; oneDNN's result for a row depends on M otherwise). Calibration uses it so a
+// batch of stacked samples gives each sample's exact values (--batch). Slower for large M.
 template <typename T>
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb,
-          T beta, T* C, int64_t ldc);
+          T beta, T* C, int64_t ldc, bool row_invariant = false);
 
 // numpy.matmul of two tensors of the same dtype (float32, float64, int32, int64, uint32, uint64):
 // 1-D operands get a dimension prepended (a) / appended (b) and removed again; batch dimensions
 // broadcast. `what` names the node in errors.
-Tensor matmul(const Tensor& a, const Tensor& b, const std::string& what);
+Tensor matmul(const Tensor& a, const Tensor& b, const std::string& what, bool row_invariant = false);
 
 // Batched product of 3-D tensors of one dtype: a is [B, M, K] ([B, K, M] when ta), b is [B, K, N]
 // ([B, N, K] when tb); returns [B, M, N].
