@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/) with clang++ and -fsanitize=fuzzer,address,undefined in their
 # own build dir and runs each for a fixed number of runs from the seed corpus in fuzz/corpus.
-#   usage: tools/fuzz.sh [RUNS]   (default 20000 runs per target; PTQ_FUZZ_TARGETS="fuzz_npy ..." picks targets)
+#   usage: tools/fuzz.sh [RUNS]   (default 20000 runs per target; PTQ_FUZZ_TARGETS="fuzz_npy ..." picks targets;
+#          PTQ_JOBS=N limits the build's parallelism)
+# fuzz_model also starts from 2000 structure-aware mutants of its seeds (fuzz/mutate_models.py):
+# byte mutations rarely produce a valid protobuf with a changed attribute, dim or opset.
 # A crash leaves crash-* in build-fuzz/artifacts/ and fails the script: turn the input into a
 # regression test in tests/unit/test_robust_*.cpp.
 set -euo pipefail
@@ -23,7 +26,7 @@ fi
 [ -d "$repo/build" ] || "$repo/tools/setup.sh" "$repo/build" >/dev/null  # the project's own packages
 cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPTQ_FUZZ=ON \
   -DPTQ_BUILD_TESTS=OFF >/dev/null
-ninja -C "$build" "${targets[@]}" >/dev/null
+ninja -C "$build" ${PTQ_JOBS:+-j"$PTQ_JOBS"} "${targets[@]}" >/dev/null
 mkdir -p "$build/artifacts"
 declare -A corpus=([fuzz_model]="model" [fuzz_npy]="npy npz" [fuzz_tensor_pb]="tensor_pb")
 status=0
@@ -32,6 +35,12 @@ for t in "${targets[@]}"; do
   mkdir -p "$work"
   seeds=()
   for c in ${corpus[$t]}; do seeds+=("$repo/fuzz/corpus/$c"); done
+  if [ "$t" = fuzz_model ]; then
+    /usr/bin/python3 -c "import onnx" 2>/dev/null || { echo "fuzz: python3-onnx is needed for the model mutants" >&2; exit 1; }
+    rm -rf "$build/mutants"
+    /usr/bin/python3 "$repo/fuzz/mutate_models.py" "$repo/fuzz/corpus/model" "$build/mutants" 2000 >/dev/null
+    seeds+=("$build/mutants")
+  fi
   echo "fuzz: $t, $runs runs" >&2
   if ! ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
        "$build/fuzz/$t" -runs="$runs" -max_len=65536 -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 \
