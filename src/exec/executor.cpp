@@ -172,15 +172,17 @@ class GraphPlan : public SubgraphExec {
     return execute(formal_inputs, &outer, nullptr);
   }
 
-  void enable_profile() { profile_.resize(steps_.size()); }
+  void enable_profile() {
+    profile_.resize(steps_.size());
+    is_constant_.assign(names_.size(), false);
+    for (const auto& c : constants_) is_constant_[static_cast<size_t>(c.first)] = true;
+  }
   size_t peak_live_bytes() const { return peak_live_; }
   // Bytes held by non-constant values after a step (profiling only: it walks every slot).
   void track_live_bytes(const std::vector<Tensor>& v) {
-    std::vector<bool> constant(names_.size(), false);
-    for (const auto& c : constants_) constant[static_cast<size_t>(c.first)] = true;
     size_t live = 0;
     for (size_t i = 0; i < v.size(); ++i)
-      if (!constant[i] && !v[i].empty()) live += v[i].nbytes();
+      if (!is_constant_[i] && !v[i].empty()) live += v[i].nbytes();
     peak_live_ = std::max(peak_live_, live);
   }
   std::vector<NodeProfile> profile() const {
@@ -345,6 +347,7 @@ class GraphPlan : public SubgraphExec {
   std::vector<Step> steps_;
   std::vector<std::pair<double, size_t>> profile_;  // per step: seconds, calls (when profiling)
   size_t peak_live_ = 0;                             // most bytes of activations alive at once
+  std::vector<bool> is_constant_;                    // per value slot (when profiling)
 };
 
 Executor::Executor(const Model& model, const KernelRegistry& registry, ExecOptions opts)
