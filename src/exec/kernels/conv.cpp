@@ -9,11 +9,10 @@
 #include <cmath>
 #include <cstring>
 
-#include <omp.h>
-
 #include "exec/kernels/conv_common.h"
 #include "exec/kernels/dnnl_util.h"
 #include "exec/kernels/families.h"
+#include "exec/kernels/kernel_util.h"
 
 namespace ptq::kern {
 
@@ -134,29 +133,8 @@ std::vector<int64_t> WeightedConvKernel::plan_key(const Operands& o) {
   return key;
 }
 
-namespace {
-// Below this many multiply-adds a convolution runs on one thread: waking a second OpenMP thread
-// costs more than it saves (the bundled 28x28 CNN was slower at 2 threads than at 1).
-constexpr int64_t kSerialMacs = int64_t{4} << 20;
-
-// Sets the OpenMP thread count for the oneDNN calls in its scope (primitives read it when they
-// execute; running with fewer threads than at creation is supported).
-class OmpThreadsScope {
- public:
-  explicit OmpThreadsScope(int n) : saved_(omp_get_max_threads()) { omp_set_num_threads(n); }
-  ~OmpThreadsScope() { omp_set_num_threads(saved_); }
-  OmpThreadsScope(const OmpThreadsScope&) = delete;
-  OmpThreadsScope& operator=(const OmpThreadsScope&) = delete;
-
- private:
-  int saved_;
-};
-}  // namespace
 
 void WeightedConvKernel::run_plan(DnnlWeightedPlan& plan, bool fresh, const Operands& o, Tensor& y) const {
-  // multiply-adds: every output element reads C/group x kernel-size inputs
-  int64_t macs = y.numel() * (o.w.numel() / std::max<int64_t>(1, o.w.dim(0)));
-  OmpThreadsScope threads(macs < kSerialMacs ? 1 : omp_get_max_threads());
   try {
     if (const_w_.empty() || fresh) plan.set_weights(o.w.data<float>());
     plan.run(o.x.data<float>(), o.b ? o.b->data<float>() : nullptr, y.data<float>());
@@ -219,6 +197,9 @@ class ConvKernel final : public WeightedConvKernel {
         key.push_back(float_bits(ctx.post_clip->lo));
         key.push_back(float_bits(ctx.post_clip->hi));
       }
+      // Small convolutions are created and run single-threaded (the primitive keeps its thread
+      // count from creation). Multiply-adds: every output element reads C/group x kernel inputs.
+      SerialIfSmall serial(y.numel() * (o.w.numel() / std::max<int64_t>(1, m)), y.numel());
       auto& plan = plans_.get(key, [&] {
         fresh = true;
         return make_plan(xs, ws, ys, axes, o.b != nullptr, x_layout, y_layout, ctx.post_clip);

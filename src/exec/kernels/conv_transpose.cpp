@@ -5,6 +5,7 @@
 
 #include "exec/kernels/conv_common.h"
 #include "exec/kernels/dnnl_util.h"
+#include "exec/kernels/kernel_util.h"
 
 namespace ptq::kern {
 
@@ -87,6 +88,8 @@ class ConvTransposeKernel final : public WeightedConvKernel {
     for (size_t i = 0; i < axes.size(); ++i) dnnl_ok &= axes[i].pad_begin >= 0 && axes[i].pad_end - out_pad[i] >= 0;
     if (dnnl_ok) {
       bool fresh = false;
+      // Small ones single-threaded (see Conv); every input element feeds M/group x kernel outputs.
+      SerialIfSmall serial(o.x.numel() * (o.w.numel() / std::max<int64_t>(1, o.w.dim(0))), y.numel());
       auto& plan = plans_.get(plan_key(o), [&] {
         fresh = true;
         return make_plan(xs, ws, ys, axes, out_pad, o.b != nullptr);

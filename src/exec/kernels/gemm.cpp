@@ -97,6 +97,7 @@ constexpr int64_t kInvariantRows = 16;
 
 void sgemm_or_throw(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                     const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  SerialIfSmall serial(M * N * K, M * N);
   dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   if (st != dnnl_success) internal_error("dnnl_sgemm failed (status {}) for M={} N={} K={}", static_cast<int>(st), M, N, K);
 }
@@ -107,16 +108,14 @@ void sgemm_row_invariant(bool ta, bool tb, int64_t M, int64_t N, int64_t K, floa
                          const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   constexpr int64_t R = kInvariantRows;
   const int64_t blocks = (M + R - 1) / R;
-  bool failed = false;
-#pragma omp parallel for schedule(static) reduction(|| : failed)
-  for (int64_t blk = 0; blk < blocks; ++blk) {
+  // One block is computed by one thread: inside a parallel region or, for a single block, in a
+  // single-thread scope (oneDNN threads a call made outside a parallel region).
+  auto run_block = [&](int64_t blk) {
     const int64_t m0 = blk * R, rows = std::min(R, M - m0);
-    // Inside the parallel region oneDNN runs single-threaded.
     if (rows == R) {
       const float* a = ta ? A + m0 : A + m0 * lda;
-      failed |= dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', R, N, K, alpha, a, lda, B, ldb, beta, C + m0 * ldc, ldc) !=
-                dnnl_success;
-      continue;
+      return dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', R, N, K, alpha, a, lda, B, ldb, beta, C + m0 * ldc, ldc) ==
+             dnnl_success;
     }
     // The zero-padded block keeps A's orientation: the same oneDNN path as the full blocks.
     std::vector<float> pa(static_cast<size_t>(R * K), 0.f), pc(static_cast<size_t>(R * N), 0.f);
@@ -127,9 +126,18 @@ void sgemm_row_invariant(bool ta, bool tb, int64_t M, int64_t N, int64_t K, floa
       }
     if (beta != 0.f)
       for (int64_t i = 0; i < rows; ++i) std::copy(C + (m0 + i) * ldc, C + (m0 + i) * ldc + N, pc.begin() + i * N);
-    failed |= dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', R, N, K, alpha, pa.data(), ta ? R : K, B, ldb, beta, pc.data(),
-                         N) != dnnl_success;
+    bool ok = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', R, N, K, alpha, pa.data(), ta ? R : K, B, ldb, beta, pc.data(),
+                         N) == dnnl_success;
     for (int64_t i = 0; i < rows; ++i) std::copy(pc.begin() + i * N, pc.begin() + (i + 1) * N, C + (m0 + i) * ldc);
+    return ok;
+  };
+  bool failed = false;
+  if (blocks == 1) {
+    SerialIfSmall one_thread(0, 0);
+    failed = !run_block(0);
+  } else {
+#pragma omp parallel for schedule(static) reduction(|| : failed)
+    for (int64_t blk = 0; blk < blocks; ++blk) failed |= !run_block(blk);
   }
   if (failed) internal_error("dnnl_sgemm failed for blocks of M={} N={} K={}", M, N, K);
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <omp.h>
+
 namespace ptq::kern {
 
 Shape broadcast_shapes(const Shape& a, const Shape& b) {
@@ -57,6 +59,18 @@ void require_float(const KernelContext& ctx, size_t input) {
   const Tensor& t = ctx.in(input);
   if (t.dtype() != DType::Float32)
     unsupported("node {}: input {} has type {}; only float32 is supported", ctx.node.label(), input, dtype_name(t.dtype()));
+}
+
+SerialIfSmall::SerialIfSmall(int64_t work, int64_t outputs) {
+  if (work >= kDnnlParallelWork || (work >= kDnnlParallelWorkWide && outputs >= kDnnlParallelOutputs)) return;
+  int n = omp_get_max_threads();
+  if (n <= 1) return;
+  saved_ = n;
+  omp_set_num_threads(1);
+}
+
+SerialIfSmall::~SerialIfSmall() {
+  if (saved_ > 0) omp_set_num_threads(saved_);
 }
 
 }  // namespace ptq::kern

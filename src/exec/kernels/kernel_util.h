@@ -63,4 +63,27 @@ std::vector<int64_t> int_values(const Tensor& t);
 // Throws Error(Unsupported) naming the node when the input's dtype is not float32.
 void require_float(const KernelContext& ctx, size_t input);
 
+// Whether a oneDNN call is worth a second thread. Measured at 2 threads on this 2-core machine:
+// waking a thread costs more than it saves for the bundled 28x28 CNN's convolutions (up to 0.9 M
+// multiply-adds over 1.5-12.5 K outputs: 0.061 ms serial vs 0.08-0.10 ms threaded), while
+// mobilenet_v2's small depthwise and 1x1 convolutions (>= 0.25 M multiply-adds over >= 8 K
+// outputs) gain (3.2-3.4 ms vs 4.3-4.6 ms with everything below 4 M serial).
+constexpr int64_t kDnnlParallelWork = int64_t{4} << 20;     // multiply-adds (or comparable operations)
+constexpr int64_t kDnnlParallelWorkWide = int64_t{1} << 18;  // ... when there are enough outputs
+constexpr int64_t kDnnlParallelOutputs = int64_t{1} << 13;
+
+// Runs the oneDNN calls in its scope (primitive creation included: primitives keep the thread
+// count they were created with) on one thread when `work` operations over `outputs` output
+// elements are too few to share (see kDnnlParallelWork).
+class SerialIfSmall {
+ public:
+  SerialIfSmall(int64_t work, int64_t outputs);
+  ~SerialIfSmall();
+  SerialIfSmall(const SerialIfSmall&) = delete;
+  SerialIfSmall& operator=(const SerialIfSmall&) = delete;
+
+ private:
+  int saved_ = 0;  // 0: the count was not changed
+};
+
 }  // namespace ptq::kern

@@ -71,25 +71,37 @@ class BatchNormKernel : public Kernel {
     require_float(ctx, 0);
     const Tensor& x = ctx.in(0);
     require_rank2(x, "BatchNormalization");
-    std::vector<float> mul = mul_, add = add_;
-    if (mul.empty()) fold(ctx.in(1), ctx.in(2), ctx.in(3), ctx.in(4), mul, add);
+    std::vector<float> run_mul, run_add;  // parameters that are not constants: folded per run
+    if (mul_.empty()) fold(ctx.in(1), ctx.in(2), ctx.in(3), ctx.in(4), run_mul, run_add);
+    const std::vector<float>& mul = mul_.empty() ? run_mul : mul_;
+    const std::vector<float>& add = mul_.empty() ? run_add : add_;
     const int64_t N = x.dim(0), C = x.dim(1), S = tail_numel(x.shape(), 2);
     // spatial=0 (opsets 7-8): one parameter per (channel, position) instead of per channel.
     const int64_t groups = spatial_ ? C : C * S, inner = spatial_ ? S : 1;
     if (static_cast<int64_t>(mul.size()) != groups)
       bad_input("BatchNormalization: parameters have {} elements, expected {}", mul.size(), groups);
-    Tensor y(DType::Float32, x.shape());
     const float* xd = x.data<float>();
-    float* yd = y.data<float>();
-    const int64_t planes = N * groups;
+    if (x.layout() == Layout::ChannelsLast) {  // spatial (ConvLike: only then is it kept channels-last)
+      Tensor y = Tensor::uninitialized(DType::Float32, x.shape()).with_layout(Layout::ChannelsLast);
+      float* yd = y.data<float>();
+      const float *a = mul.data(), *b = add.data();
+#pragma omp parallel for schedule(static) if (x.numel() > kParallelWork && N * S > 1)
+      for (int64_t p = 0; p < N * S; ++p)
+        for (int64_t c = 0; c < C; ++c) yd[p * C + c] = xd[p * C + c] * a[c] + b[c];
+      ctx.outputs[0] = y;
+    } else {
+      Tensor y = Tensor::uninitialized(DType::Float32, x.shape());
+      float* yd = y.data<float>();
+      const int64_t planes = N * groups;
 #pragma omp parallel for schedule(static) if (x.numel() > kParallelWork && planes > 1)
-    for (int64_t p = 0; p < planes; ++p) {
-      const float a = mul[p % groups], b = add[p % groups];
-      const float* xp = xd + p * inner;
-      float* yp = yd + p * inner;
-      for (int64_t i = 0; i < inner; ++i) yp[i] = xp[i] * a + b;
+      for (int64_t p = 0; p < planes; ++p) {
+        const float a = mul[static_cast<size_t>(p % groups)], b = add[static_cast<size_t>(p % groups)];
+        const float* xp = xd + p * inner;
+        float* yp = yd + p * inner;
+        for (int64_t i = 0; i < inner; ++i) yp[i] = xp[i] * a + b;
+      }
+      ctx.outputs[0] = y;
     }
-    ctx.outputs[0] = y;
     // Inference mode: the running statistics pass through unchanged (opsets 7-13 may list them).
     if (ctx.outputs.size() > 1) ctx.outputs[1] = ctx.in(3);
     if (ctx.outputs.size() > 2) ctx.outputs[2] = ctx.in(4);
@@ -111,6 +123,9 @@ class BatchNormKernel : public Kernel {
       add[c] = static_cast<float>(bv[c] - mv[c] * a);
     }
   }
+
+  // Channels-last input only for per-channel (spatial) parameters; others come plain.
+  LayoutPolicy layout_policy() const override { return spatial_ ? LayoutPolicy::ConvLike : LayoutPolicy::Plain; }
 
   float eps_;
   bool spatial_;

@@ -9,6 +9,7 @@
 
 #include "exec/kernels/conv_common.h"
 #include "exec/kernels/dnnl_util.h"
+#include "exec/kernels/kernel_util.h"
 #include "exec/layout.h"
 
 namespace ptq::kern {
@@ -155,9 +156,9 @@ class PoolKernel final : public Kernel {
   LayoutPolicy layout_policy() const override { return LayoutPolicy::ConvLike; }
 
   void run(KernelContext& ctx) override {
-    // oneDNN pools channels-last tensors in place of layout; everything else works on plain ones.
-    bool cl = ctx.in(0).layout() == Layout::ChannelsLast && ctx.channels_last_out && !global_ && !want_indices_ &&
-              opts_.kind != PoolKind::Lp;
+    // oneDNN pools channels-last tensors in their layout (when the output must be plain the
+    // executor converts it: the output is smaller than the input); everything else works on plain.
+    bool cl = ctx.in(0).layout() == Layout::ChannelsLast && !global_ && !want_indices_ && opts_.kind != PoolKind::Lp;
     const Tensor x = cl ? ctx.in(0) : to_plain(ctx.in(0), ctx.threads);
     const Shape& xs = x.shape();
     if (xs.size() < 3) bad_input("pooling input must have rank >= 3, got {}", shape_str(xs));
@@ -217,6 +218,9 @@ class PoolKernel final : public Kernel {
     bool include_pad = opts_.kind == PoolKind::Avg && opts_.count_include_pad;
     for (const auto& ax : axes)  // oneDNN would count the ceil-mode overhang as padding
       if (include_pad && ax.reach_end() > ax.pad_end) return false;
+    int64_t window = 1;
+    for (const auto& ax : axes) window *= ax.kernel;
+    SerialIfSmall serial(y.numel() * window, y.numel());  // created and run single-threaded when small
     Shape key = x.shape();
     key.push_back(static_cast<int64_t>(x.layout()));
     DnnlPoolPlan& plan = plans_.get(key, [&] { return make_plan(x.shape(), y.shape(), axes, include_pad, x.layout()); });

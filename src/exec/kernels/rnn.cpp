@@ -97,6 +97,7 @@ enum class Cell { Rnn, Gru, Lstm };
 void sgemm(char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
            float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
+  SerialIfSmall serial(m * n * k, m * n);
   if (dnnl_sgemm('N', tb, m, n, k, 1.f, a, lda, b, ldb, beta, c, ldc) != dnnl_success)
     internal_error("dnnl_sgemm failed (M={}, N={}, K={})", m, n, k);
 }
