@@ -36,7 +36,8 @@ void run_batch(Executor& exec, const std::vector<Sample>& batch, StatsCollector&
 
 }  // namespace
 
-CalibrationResult run_calibration(Executor& exec, const QuantizeJob& job, JobObserver& obs) {
+CalibrationResult run_calibration(Executor& exec, const QuantizeJob& job, JobObserver& obs,
+                                  const std::set<std::string>* observe) {
   CalibrationResult r;
   if (!job.load_stats_paths.empty()) {
     r.stats = load_and_merge_stats(job.load_stats_paths);
@@ -58,6 +59,7 @@ CalibrationResult run_calibration(Executor& exec, const QuantizeJob& job, JobObs
   auto src = SampleSource::open(job.calib_dir, exec.inputs(), so);
   const StatsOptions sopts{job.qopts.histogram_bins, job.threads};
   StatsCollector collector(sopts);
+  if (observe) collector.observe_only(*observe);
   auto t0 = std::chrono::steady_clock::now();
   obs.phase("calibrate", src->size());
   std::vector<Sample> batch;

@@ -97,7 +97,11 @@ Report run_quantize_job(const QuantizeJob& job, JobObserver* observer) {
 
   // Calibration: one streaming pass; the collector keeps per-tensor statistics only. With
   // --load-stats the pass is replaced by saved statistics (merged exactly across shards).
-  CalibrationResult calib = run_calibration(exec, job, obs);
+  // Statistics only of values a quantization plan can mark (Conv outputs that a Relu alone reads
+  // are not: calibration then runs the fused Conv+Relu, as the float model's forward does).
+  RuleRegistry rules = make_default_rules();
+  const std::set<std::string> observed = tensors_needing_ranges(model, rules);
+  CalibrationResult calib = run_calibration(exec, job, obs, &observed);
   const CalibStats& stats = calib.stats;
   if (!job.save_stats_path.empty()) {
     save_stats(job.save_stats_path, stats);
@@ -113,7 +117,6 @@ Report run_quantize_job(const QuantizeJob& job, JobObserver* observer) {
     return r;
   }
 
-  RuleRegistry rules = make_default_rules();
   Report report;
   // Activation ranges once for all the models built below (several with sensitivity, bias
   // correction or several methods). With several methods the best one's (app/method_search.h).

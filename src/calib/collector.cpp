@@ -15,7 +15,7 @@ StatsCollector::StatsCollector(StatsOptions opts) : opts_(opts) {
 
 void StatsCollector::on_value(const std::string& name, const Tensor& value, const Node* producer) {
   data_.dtypes[name] = value.dtype();
-  if (value.dtype() != DType::Float32) return;
+  if (value.dtype() != DType::Float32 || !needs(name)) return;
   TensorStats& st = data_.tensors.try_emplace(name, opts_.bins).first->second;
   int64_t bad = st.update(value.data<float>(), value.numel(), opts_.threads);
   if (bad >= 0) {

@@ -3,6 +3,7 @@
 // grow with the number of samples (2 x bins counters per tensor).
 #pragma once
 #include <map>
+#include <set>
 #include <string>
 
 #include "calib/tensor_stats.h"
@@ -26,6 +27,13 @@ class StatsCollector : public ValueObserver {
   void on_value(const std::string& name, const Tensor& value, const Node* producer) override;
   // min/max/histogram counts do not depend on element order.
   bool accepts_channels_last() const override { return true; }
+  // Keeps statistics of these values only (dtypes are still recorded for every value seen); the
+  // executor may then skip producing the others (fusion). Default: every float32 value.
+  void observe_only(std::set<std::string> names) {
+    only_ = std::move(names);
+    filtered_ = true;
+  }
+  bool needs(const std::string& name) const override { return !filtered_ || only_.count(name) > 0; }
 
   const std::map<std::string, TensorStats>& stats() const { return data_.tensors; }
   // dtype of every value seen (float or not): the quantizer only quantizes float32 tensors.
@@ -39,6 +47,8 @@ class StatsCollector : public ValueObserver {
 
  private:
   StatsOptions opts_;
+  bool filtered_ = false;
+  std::set<std::string> only_;
   std::string sample_;
   CalibStats data_;
 };

@@ -13,7 +13,9 @@
 //   bins            histogram size of every tensor (files with different bins cannot be merged).
 //   samples         calibration samples folded in.
 //   tensors[]       every value seen, sorted by name. "dtype" (dtype_name()) is absent only for
-//                   statistics without a recorded dtype. Float tensors with statistics have "count"
+//                   statistics without a recorded dtype. The pipeline keeps statistics only of the
+//                   values a quantization plan can mark (quant/quantizer.h tensors_needing_ranges);
+//                   other float values have a dtype only. Float tensors with statistics have "count"
 //                   (elements folded in); when count > 0 also "min"/"max" (float values, printed
 //                   exactly) and both histograms:
 //     exp, offset   the bin grid (calib/histogram.h): bin k covers [(offset + k) * 2^exp,

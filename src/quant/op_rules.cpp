@@ -124,9 +124,10 @@ void elementwise_rule(const Node& n, RuleContext& c) {
 
 // A fusible activation's output carries the range; its input is the (unquantized) compute output
 // when fused, else quantized like any input.
+// (The output's dtype is checked, not the input's: a calibration run that fused the activation
+// into its convolution never produced the input.)
 void activation_rule(const Node& n, RuleContext& c) {
-  const std::string& x = n.input(0);
-  if (!c.is_float(x)) return;
+  if (n.outputs.empty() || !c.is_float(n.outputs[0])) return;
   mark_compute_output(c, n);
 }
 

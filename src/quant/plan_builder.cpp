@@ -36,4 +36,17 @@ QuantPlan build_plan(const Model& model, const QuantOptions& opts, const std::ma
   return result;
 }
 
+std::set<std::string> tensors_needing_ranges(const Model& model, const RuleRegistry& rules) {
+  // Every value taken as float32 (initializers keep their own dtype): rules only mark float
+  // values, so this marks a superset of what real dtypes give. Rules only add marks, so excluding
+  // nodes (options, sensitivity) or weight-only never marks more; no rule reads other options.
+  std::map<std::string, DType> all_float;
+  for (const auto& vi : model.graph.inputs) all_float.emplace(vi.name, DType::Float32);
+  for (const auto& n : model.graph.nodes)
+    for (const auto& o : n.outputs)
+      if (!o.empty()) all_float.emplace(o, DType::Float32);
+  QuantPlan plan = build_plan(model, QuantOptions{}, all_float, rules);
+  return plan.activations();
+}
+
 }  // namespace ptq

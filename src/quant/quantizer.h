@@ -2,6 +2,7 @@
 // quantization, plus the summary the report needs.
 #pragma once
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,12 @@ namespace ptq {
 // Nodes excluded by options or without a rule are recorded as float with a reason.
 QuantPlan build_plan(const Model& model, const QuantOptions& opts, const std::map<std::string, DType>& dtypes,
                      const RuleRegistry& rules);
+
+// The values any quantization plan of this model can give a calibration range: the activations
+// build_plan marks with every value taken as float32, no node excluded, activations not
+// weight-only. Calibration observes only these (a Conv output that only a Relu reads is not
+// among them, so the executor may fuse the pair); statistics saved from them serve every option.
+std::set<std::string> tensors_needing_ranges(const Model& model, const RuleRegistry& rules);
 
 struct QuantizedTensorInfo {
   std::string name;
