@@ -5,6 +5,7 @@
 
 #include <omp.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 
@@ -27,28 +28,44 @@ std::vector<float> random_floats(size_t n, uint32_t seed) {
 
 }  // namespace
 
-TEST_CASE("row-invariant float gemm gives every row the bits it gets alone", "[gemm][batch]") {
-  const int64_t M = 37, N = 300, K = 129;
-  auto A = random_floats(M * K, 1), B = random_floats(K * N, 2), bias = random_floats(M * N, 3);
-  for (int threads : {1, 2}) {
-    omp_set_num_threads(threads);
-    for (bool ta : {false, true})
-      for (bool tb : {false, true})
-        for (float beta : {0.f, 0.5f}) {
-          INFO("threads " << threads << " ta " << ta << " tb " << tb << " beta " << beta);
-          // A as stored: [M, K], or [K, M] when ta
-          std::vector<float> As(M * K);
-          for (int64_t i = 0; i < M; ++i)
-            for (int64_t k = 0; k < K; ++k) (ta ? As[k * M + i] : As[i * K + k]) = A[i * K + k];
-          std::vector<float> C(bias);
-          kern::gemm<float>(ta, tb, M, N, K, 1.5f, As.data(), ta ? M : K, B.data(), tb ? K : N, beta, C.data(), N, true);
-          for (int64_t i = 0; i < M; i += 5) {
-            std::vector<float> row(bias.begin() + i * N, bias.begin() + (i + 1) * N);
-            kern::gemm<float>(ta, tb, 1, N, K, 1.5f, A.data() + i * K, ta ? 1 : K, B.data(), tb ? K : N, beta, row.data(), N,
-                              true);
-            REQUIRE(std::memcmp(row.data(), C.data() + i * N, N * sizeof(float)) == 0);
+TEST_CASE("row-invariant float gemm gives every row the bits it gets alone, and the right values", "[gemm][batch]") {
+  // Shapes cover the fixed-order kernels' row/column/depth tails (6-row and 4x3 tiles, 32/16
+  // columns, 16-wide k) and, with K x N above 2^19, the oneDNN 16-row blocks.
+  struct Shape3 {
+    int64_t M, N, K;
+  };
+  for (Shape3 sh : {Shape3{37, 300, 129}, Shape3{5, 301, 17}, Shape3{23, 1100, 480}}) {
+    const int64_t M = sh.M, N = sh.N, K = sh.K;
+    auto A = random_floats(M * K, 1), B = random_floats(K * N, 2), bias = random_floats(M * N, 3);
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      for (bool ta : {false, true})
+        for (bool tb : {false, true})
+          for (float beta : {0.f, 0.5f}) {
+            INFO("M " << M << " N " << N << " K " << K << " threads " << threads << " ta " << ta << " tb " << tb
+                      << " beta " << beta);
+            // A as stored: [M, K], or [K, M] when ta; B as stored: [K, N], or [N, K] when tb
+            std::vector<float> As(M * K), Bs(K * N);
+            for (int64_t i = 0; i < M; ++i)
+              for (int64_t k = 0; k < K; ++k) (ta ? As[k * M + i] : As[i * K + k]) = A[i * K + k];
+            for (int64_t k = 0; k < K; ++k)
+              for (int64_t j = 0; j < N; ++j) (tb ? Bs[j * K + k] : Bs[k * N + j]) = B[k * N + j];
+            std::vector<float> C(bias);
+            kern::gemm<float>(ta, tb, M, N, K, 1.5f, As.data(), ta ? M : K, Bs.data(), tb ? K : N, beta, C.data(), N, true);
+            for (int64_t i = 0; i < M; i += 4) {
+              for (int64_t j = 0; j < N; j += 7) {  // against a double-precision product
+                double ref = 0;
+                for (int64_t k = 0; k < K; ++k) ref += static_cast<double>(A[i * K + k]) * B[k * N + j];
+                ref = 1.5 * ref + beta * bias[i * N + j];
+                REQUIRE(std::fabs(C[i * N + j] - ref) <= 1e-4 * (1 + std::sqrt(static_cast<double>(K))));
+              }
+              std::vector<float> row(bias.begin() + i * N, bias.begin() + (i + 1) * N);
+              kern::gemm<float>(ta, tb, 1, N, K, 1.5f, A.data() + i * K, ta ? 1 : K, Bs.data(), tb ? K : N, beta,
+                                row.data(), N, true);
+              REQUIRE(std::memcmp(row.data(), C.data() + i * N, N * sizeof(float)) == 0);
+            }
           }
-        }
+    }
   }
   omp_set_num_threads(1);
 }
@@ -82,4 +99,32 @@ TEST_CASE("a batch-invariant executor computes a stacked batch exactly as its sa
       REQUIRE(std::memcmp(out.data<float>(), all.data<float>() + i * 10, 10 * sizeof(float)) == 0);
     }
   }
+}
+
+TEST_CASE("fixed-order gemm: every code path the CPU has is right and row-invariant", "[gemm][batch]") {
+  const int64_t M = 13, N = 35, K = 21;  // tails everywhere: 6-row / 4x3 tiles, 32 / 16 columns, 16 / 8 k
+  auto A = random_floats(M * K, 4), B = random_floats(K * N, 5);
+  for (kern::FixedOrderIsa isa : kern::fixed_order_isas())
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        INFO("isa " << static_cast<int>(isa) << " ta " << ta << " tb " << tb);
+        std::vector<float> As(M * K), Bs(K * N);
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t k = 0; k < K; ++k) (ta ? As[k * M + i] : As[i * K + k]) = A[i * K + k];
+        for (int64_t k = 0; k < K; ++k)
+          for (int64_t j = 0; j < N; ++j) (tb ? Bs[j * K + k] : Bs[k * N + j]) = B[k * N + j];
+        std::vector<float> C(M * N, 0.f);
+        kern::sgemm_fixed_order(ta, tb, M, N, K, 1.f, As.data(), ta ? M : K, Bs.data(), tb ? K : N, 0.f, C.data(), N, isa);
+        for (int64_t i = 0; i < M; ++i) {
+          for (int64_t j = 0; j < N; ++j) {
+            double ref = 0;
+            for (int64_t k = 0; k < K; ++k) ref += static_cast<double>(A[i * K + k]) * B[k * N + j];
+            REQUIRE(std::fabs(C[i * N + j] - ref) <= 1e-4);
+          }
+          std::vector<float> row(N, 0.f);
+          kern::sgemm_fixed_order(ta, tb, 1, N, K, 1.f, A.data() + i * K, ta ? 1 : K, Bs.data(), tb ? K : N, 0.f,
+                                  row.data(), N, isa);
+          REQUIRE(std::memcmp(row.data(), C.data() + i * N, N * sizeof(float)) == 0);
+        }
+      }
 }
