@@ -3,9 +3,11 @@
 # forward time, on the bundled model and on resnet18 (random weights, tools/models/export_models.py),
 # with the same samples (256 by default), plus the range search time of every method for all
 # tensors of the model (at --threads 1 and 2). Target: pass / forward <= 1.3.
-#   usage: bench/calib_overhead.sh REPO_ROOT BUILD_DIR [SAMPLES] [REPEATS]
-# forward  = median time per sample of `quantize run` on the prepared model (the graph calibration
-#            runs: BatchNormalization folded) x SAMPLES;
+#   usage: bench/calib_overhead.sh REPO_ROOT BUILD_DIR [SAMPLES] [REPEATS]   (MODELS="fashion_mnist resnet18")
+# forward  = one pure forward pass over the same samples: `quantize run` on the prepared model (the
+#            graph calibration runs: BatchNormalization folded), its "one pass" line (sample loading
+#            + the first run of every sample, kernel setup included, as in calibration), the median
+#            of REPEATS runs; the steady-state median per sample x SAMPLES is printed beside it;
 # pass     = the calibration pass as the pipeline times it (sample loading + forward + statistics,
 #            --stats-only), the median of REPEATS (default 3) runs, all at --threads 1;
 # search   = the `ranges (METHOD): N tensors in S s` line of -v (choose_ranges over every tensor);
@@ -39,17 +41,21 @@ PY
 bench() {  # NAME MODEL SAMPLES_DIR
   local name=$1 model=$2 set=$3 d="$W/$1"
   mkdir -p "$d"
-  local passes=()
-  for r in $(seq "$REPEATS"); do
+  local passes=() fwds=() meds=()
+  for r in $(seq "$REPEATS"); do  # calibration and forward alternate, so drift hits both alike
     passes+=("$("$Q" "$model" --calib "$set" --threads 1 --save-prepared "$d/prepared.onnx" --save-stats "$d/stats.json" \
       --stats-only --force --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["models"][0]["seconds"]["calibrate"])')")
+    local out
+    out=$("$Q" run "$d/prepared.onnx" --inputs "$set" --threads 1)
+    fwds+=("$(echo "$out" | sed -n 's/^one pass over the samples: \([0-9.]*\) ms.*/\1/p' | awk '{printf "%.4f", $1 / 1000}')")
+    meds+=("$(echo "$out" | sed -n 's/.*median \([0-9.]*\) ms per sample.*/\1/p')")
   done
   local pass fwd_ms
   pass=$(printf '%s\n' "${passes[@]}" | median)
-  fwd_ms=$(for r in $(seq "$REPEATS"); do "$Q" run "$d/prepared.onnx" --inputs "$set" --threads 1 | sed -n 's/.*median \([0-9.]*\) ms per sample.*/\1/p'; done | median)
   local fwd
-  fwd=$(awk -v m="$fwd_ms" -v n="$N" 'BEGIN{printf "%.3f", m * n / 1000}')
-  echo "$name: $N samples: forward ${fwd} s (${fwd_ms} ms/sample), calibration pass ${pass} s (median of $REPEATS: ${passes[*]}), pass/forward $(awk -v a="$pass" -v b="$fwd" 'BEGIN{printf "%.2f", a/b}')"
+  fwd=$(printf '%s\n' "${fwds[@]}" | median)
+  fwd_ms=$(printf '%s\n' "${meds[@]}" | median)
+  echo "$name: $N samples: forward pass ${fwd} s (median of $REPEATS: ${fwds[*]}; steady state ${fwd_ms} ms/sample x $N = $(awk -v m="$fwd_ms" -v n="$N" 'BEGIN{printf "%.3f", m * n / 1000}') s), calibration pass ${pass} s (median of $REPEATS: ${passes[*]}), pass/forward $(awk -v a="$pass" -v b="$fwd" 'BEGIN{printf "%.2f", a/b}')"
   for m in minmax percentile kl mse; do
     local line=""
     for t in 1 2; do
@@ -63,5 +69,10 @@ bench() {  # NAME MODEL SAMPLES_DIR
   done
 }
 
-bench fashion_mnist "$ROOT/data/fashion_mnist_cnn.onnx" "$W/fm"
-bench resnet18 "$W/models/resnet18/model.onnx" "$W/r18"
+for m in ${MODELS:-fashion_mnist resnet18}; do
+  case $m in
+    fashion_mnist) bench fashion_mnist "$ROOT/data/fashion_mnist_cnn.onnx" "$W/fm" ;;
+    resnet18) bench resnet18 "$W/models/resnet18/model.onnx" "$W/r18" ;;
+    *) echo "unknown model $m (fashion_mnist, resnet18)" >&2; exit 2 ;;
+  esac
+done

@@ -133,74 +133,136 @@ Histogram Histogram::from_parts(int bins, double lo, double hi, int exp, int64_t
 #define PTQ_AVX2_CLONES
 #endif
 
-PTQ_AVX2_CLONES void bin_values(const float* x, int64_t n, const Histogram::Kernel& s, const Histogram::Kernel& a,
-                                uint64_t* sc, uint64_t* ac, bool nonnegative) {
+namespace {
+
+constexpr int32_t kZeroSlots = 16;  // rotating counters for exact zeros (see bin_values)
+constexpr int64_t kChunk = 512;     // values whose indices are computed at once
+
+// bin_values for n < bins: the sub-histograms would cost more to drain than to fill.
+PTQ_AVX2_CLONES void bin_direct(const float* x, int64_t n, const Histogram::Kernel& s, const Histogram::Kernel& a,
+                                uint64_t* sc, uint64_t* ac, bool shared, int32_t s_zero, int32_t a_zero) {
+  int32_t si[kChunk], ai[kChunk];
+  // Few values for the bins to drain: count straight into the 64-bit bins (zeros into kZeroSlots
+  // local counters, then their sum into the zero bin), one index per value.
+  uint64_t zs[kZeroSlots] = {}, za[kZeroSlots] = {};
+  uint64_t* sp[kChunk];
+  uint64_t* ap[kChunk];
+  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+    const int32_t mi = static_cast<int32_t>(std::min(kChunk, n - i0));
+    const float* p = x + i0;
+    for (int32_t j = 0; j < mi; ++j) si[j] = clamp_index(floor_index(p[j], s.scale, s.width) - s.offset, s.last);
+    for (int32_t j = 0; j < mi; ++j) sp[j] = p[j] == 0.0f ? zs + (j & (kZeroSlots - 1)) : sc + si[j];
+    if (shared) {
+      for (int32_t j = 0; j < mi; ++j) ap[j] = p[j] == 0.0f ? za + (j & (kZeroSlots - 1)) : ac + si[j];
+    } else {
+      for (int32_t j = 0; j < mi; ++j) ai[j] = clamp_index(static_cast<int32_t>(std::fabs(p[j]) * a.scale) - a.offset, a.last);
+      for (int32_t j = 0; j < mi; ++j) ap[j] = p[j] == 0.0f ? za + (j & (kZeroSlots - 1)) : ac + ai[j];
+    }
+    for (int32_t j = 0; j < mi; ++j) {
+      ++*sp[j];
+      ++*ap[j];
+    }
+  }
+  for (int32_t z = 0; z < kZeroSlots; ++z) {
+    sc[s_zero] += zs[z];
+    ac[a_zero] += za[z];
+  }
+}
+
+}  // namespace
+
+PTQ_AVX2_CLONES void bin_values(const float* x, int64_t n, float lo, float hi, const Histogram::Kernel& s,
+                                const Histogram::Kernel& a, uint64_t* sc, uint64_t* ac, bool nonnegative) {
+  if (n <= 0) return;
   // Identical grids and no negative values (post-ReLU data): |x| = x, one index serves both.
   const bool shared = nonnegative && s.scale == a.scale && s.offset == a.offset;
-  constexpr int64_t kChunk = 512;
-  int32_t si[kChunk], ai[kChunk];
-  // Index computation is vectorizable; scatters run in separate loops so it stays that way.
-  auto indices = [&](const float* p, int64_t m) {
-    for (int64_t j = 0; j < m; ++j) si[j] = clamp_index(floor_index(p[j], s.scale, s.width) - s.offset, s.last);
-    if (shared) return;
-    for (int64_t j = 0; j < m; ++j)  // |v| >= 0: truncation is the floor (an underflowed product gives 0, also right)
-      ai[j] = clamp_index(static_cast<int32_t>(std::fabs(p[j]) * a.scale) - a.offset, a.last);
-  };
-  const size_t bins = static_cast<size_t>(s.last) + 1;
-  if (n < 2 * static_cast<int64_t>(bins)) {
-    for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
-      const int64_t m = std::min(kChunk, n - i0);
-      indices(x + i0, m);
-      const int32_t* aidx = shared ? si : ai;
-      for (int64_t j = 0; j < m; ++j) {
-        sc[si[j]]++;
-        ac[aidx[j]]++;
+  const int32_t bins = s.last + 1;
+  // Counts go to kWays interleaved 32-bit sub-histograms first, so that neighbouring values in one
+  // bin do not serialize on one counter, and exact zeros (half of post-ReLU data) to kZeroSlots
+  // rotating extra counters per way. They are added to the 64-bit counts at the end, over the bins
+  // the data can reach only. The scratch is per thread and all zero between calls.
+  constexpr int32_t kWays = 4;
+  const int32_t stride = bins + kZeroSlots;  // one way: bins, then its zero slots
+  thread_local std::vector<uint32_t> scratch;
+  const size_t need = static_cast<size_t>(kWays) * static_cast<size_t>(stride) * (shared ? 1 : 2);
+  if (scratch.size() < need) scratch.assign(need, 0u);
+  uint32_t* sw = scratch.data();
+  uint32_t* aw = shared ? sw : sw + static_cast<size_t>(kWays) * static_cast<size_t>(stride);
+  auto sidx = [&](float v) { return clamp_index(floor_index(v, s.scale, s.width) - s.offset, s.last); };
+  // |v| >= 0: truncation is the floor (an underflowed product gives 0, also right)
+  auto aidx = [&](float v) { return clamp_index(static_cast<int32_t>(std::fabs(v) * a.scale) - a.offset, a.last); };
+  const int32_t s_lo = sidx(lo), s_hi = sidx(hi), s_zero = sidx(0.0f);
+  const int32_t a_lo = aidx(lo > 0 ? lo : hi < 0 ? hi : 0.0f), a_hi = aidx(std::fabs(lo) > std::fabs(hi) ? lo : hi);
+  const int32_t a_zero = aidx(0.0f);
+  // Adds the ways of bins [from, to] and of the zero slots to `dst` (and `dst2`), zeroing them.
+  auto drain = [&](uint32_t* ways, int32_t from, int32_t to, int32_t zero, uint64_t* dst, uint64_t* dst2) {
+    auto at = [&](int32_t w, int32_t k) -> uint32_t& { return ways[static_cast<size_t>(w * stride + k)]; };
+    uint64_t zeros = 0;
+    for (int32_t w = 0; w < kWays; ++w)
+      for (int32_t z = 0; z < kZeroSlots; ++z) {
+        zeros += at(w, bins + z);
+        at(w, bins + z) = 0;
       }
+    dst[zero] += zeros;
+    if (dst2) dst2[zero] += zeros;
+    for (int32_t k = from; k <= to; ++k) {
+      uint64_t c = 0;
+      for (int32_t w = 0; w < kWays; ++w) {
+        c += at(w, k);
+        at(w, k) = 0;
+      }
+      dst[k] += c;
+      if (dst2) dst2[k] += c;
     }
-    return;
-  }
-  // Larger tensors: two interleaved 32-bit sub-histograms per form, so repeated increments of one
-  // bin (post-ReLU zeros) do not wait on each other; flushed into the 64-bit counts at the end.
-  const size_t forms = shared ? 1 : 2;
-  std::vector<uint32_t> sub(2 * forms * bins, 0);
-  uint32_t *s0 = sub.data(), *s1 = s0 + bins, *a0 = shared ? s0 : s1 + bins, *a1 = shared ? s1 : a0 + bins;
-  auto flush = [&]() {
-    for (size_t k = 0; k < bins; ++k) {
-      sc[k] += static_cast<uint64_t>(s0[k]) + s1[k];
-      ac[k] += static_cast<uint64_t>(a0[k]) + a1[k];
-    }
-    std::fill(sub.begin(), sub.end(), 0u);
   };
-  uint64_t pending = 0;
+  if (n < bins) return bin_direct(x, n, s, a, sc, ac, shared, s_zero, a_zero);
+  int32_t si[kChunk], ai[kChunk];
+  uint32_t *s0 = sw, *s1 = s0 + stride, *s2 = s1 + stride, *s3 = s2 + stride;
+  uint32_t *a0 = aw, *a1 = a0 + stride, *a2 = a1 + stride, *a3 = a2 + stride;
+  uint64_t pending = 0;  // values in the sub-histograms (a 32-bit counter holds at most this many)
   for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
     const int64_t m = std::min(kChunk, n - i0);
     if (pending + static_cast<uint64_t>(m) > std::numeric_limits<uint32_t>::max()) {
-      flush();
+      drain(sw, s_lo, s_hi, s_zero, sc, shared ? ac : nullptr);
+      if (!shared) drain(aw, a_lo, a_hi, a_zero, ac, nullptr);
       pending = 0;
     }
-    indices(x + i0, m);
-    int64_t j = 0;
-    if (shared) {
-      for (; j + 2 <= m; j += 2) {
-        s0[si[j]]++;
-        s1[si[j + 1]]++;
+    const float* p = x + i0;
+    // Index computation is vectorizable; scatters run in separate loops so it stays that way.
+    // (zeros select their slot through an integer mask: a branch would stop the vectorizer)
+    const int32_t mi = static_cast<int32_t>(m);
+    for (int32_t j = 0; j < mi; ++j) {
+      const int32_t k = clamp_index(floor_index(p[j], s.scale, s.width) - s.offset, s.last);
+      const int32_t zero = -static_cast<int32_t>(p[j] == 0.0f), slot = bins + (j & (kZeroSlots - 1));
+      si[j] = k ^ ((k ^ slot) & zero);
+    }
+    if (!shared)
+      for (int32_t j = 0; j < mi; ++j) {
+        const int32_t k = clamp_index(static_cast<int32_t>(std::fabs(p[j]) * a.scale) - a.offset, a.last);
+        const int32_t zero = -static_cast<int32_t>(p[j] == 0.0f), slot = bins + (j & (kZeroSlots - 1));
+        ai[j] = k ^ ((k ^ slot) & zero);
       }
-      if (j < m) s0[si[j]]++;
-    } else {
-      for (; j + 2 <= m; j += 2) {
-        s0[si[j]]++;
-        s1[si[j + 1]]++;
+    int64_t j = 0;
+    for (; j + kWays <= m; j += kWays) {
+      s0[si[j]]++;
+      s1[si[j + 1]]++;
+      s2[si[j + 2]]++;
+      s3[si[j + 3]]++;
+    }
+    for (; j < m; ++j) s0[si[j]]++;
+    if (!shared) {
+      for (j = 0; j + kWays <= m; j += kWays) {
         a0[ai[j]]++;
         a1[ai[j + 1]]++;
+        a2[ai[j + 2]]++;
+        a3[ai[j + 3]]++;
       }
-      if (j < m) {
-        s0[si[j]]++;
-        a0[ai[j]]++;
-      }
+      for (; j < m; ++j) a0[ai[j]]++;
     }
     pending += static_cast<uint64_t>(m);
   }
-  flush();
+  drain(sw, s_lo, s_hi, s_zero, sc, shared ? ac : nullptr);
+  if (!shared) drain(aw, a_lo, a_hi, a_zero, ac, nullptr);
 }
 
 }  // namespace ptq

@@ -86,9 +86,9 @@ class Histogram {
 };
 
 // Bins x[0..n) into `sc` (signed grid `s`) and |x| into `ac` (grid `a`): the one hot loop. Values
-// must be finite and inside both grids' covered ranges; `nonnegative` says that none is < 0 (then
-// identical grids share one index computation and one scatter).
-void bin_values(const float* x, int64_t n, const Histogram::Kernel& s, const Histogram::Kernel& a, uint64_t* sc,
-                uint64_t* ac, bool nonnegative);
+// must be finite, inside both grids' covered ranges and within [lo, hi]; `nonnegative` says that
+// none is < 0 (then identical grids share one index computation and one scatter).
+void bin_values(const float* x, int64_t n, float lo, float hi, const Histogram::Kernel& s, const Histogram::Kernel& a,
+                uint64_t* sc, uint64_t* ac, bool nonnegative);
 
 }  // namespace ptq

@@ -102,7 +102,7 @@ int64_t TensorStats::update(const float* data, int64_t n, int threads) {
   uint64_t* sc = hist.counts_.data();
   uint64_t* ac = abs_hist.counts_.data();
   if (threads <= 1 || n < kParallelMin) {
-    bin_values(data, n, ks, ka, sc, ac, nonnegative);
+    bin_values(data, n, s.lo, s.hi, ks, ka, sc, ac, nonnegative);
   } else {
     // Per-part integer histograms, summed afterwards: integer addition, so any split gives the same.
     const int64_t parts = std::min<int64_t>(threads, n / (kParallelMin / 2));
@@ -112,7 +112,7 @@ int64_t TensorStats::update(const float* data, int64_t n, int threads) {
     for (int64_t p = 0; p < parts; ++p) {
       int64_t b = n * p / parts, e = n * (p + 1) / parts;
       uint64_t* mine = local.data() + static_cast<size_t>(p) * 2 * nb;
-      bin_values(data + b, e - b, ks, ka, mine, mine + nb, nonnegative);
+      bin_values(data + b, e - b, s.lo, s.hi, ks, ka, mine, mine + nb, nonnegative);
     }
     for (int64_t p = 0; p < parts; ++p) {
       const uint64_t* mine = local.data() + static_cast<size_t>(p) * 2 * nb;

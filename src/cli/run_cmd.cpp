@@ -91,13 +91,17 @@ Runner add_run_command(CLI::App& app, const GlobalFlags& flags) {
       if (ec) fail(ErrorKind::Output, "cannot create output folder '{}': {}", a->save_outputs, ec.message());
     }
     std::vector<double> times;
+    double one_pass = 0;  // loading + the first run of every sample (what a calibration pass does)
     for (size_t i = 0; i < src->size(); ++i) {
+      auto tl = std::chrono::steady_clock::now();
       Sample s = src->load(i);
+      one_pass += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tl).count();
       std::vector<Tensor> outs;
       for (int r = 0; r < a->repeat; ++r) {
         auto t0 = std::chrono::steady_clock::now();
         outs = exec.run(s.inputs);
         times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        if (r == 0) one_pass += times.back();
       }
       if (!a->save_outputs.empty()) {
         fs::path dir = fs::path(a->save_outputs) / safe_name(s.id);
@@ -108,8 +112,10 @@ Runner add_run_command(CLI::App& app, const GlobalFlags& flags) {
     }
     std::sort(times.begin(), times.end());
     double median = times.empty() ? 0 : times[times.size() / 2];
-    if (!flags.quiet)
+    if (!flags.quiet) {
       std::printf("%zu samples x %d runs, %d thread(s): median %.3f ms per sample\n", src->size(), a->repeat, a->threads, median);
+      std::printf("one pass over the samples: %.3f ms (loading and first runs, kernel setup included)\n", one_pass);
+    }
     if (a->profile) print_profile(exec.profile(), times.size(), exec.peak_live_bytes());
     return 0;
   };

@@ -224,3 +224,39 @@ TEST_CASE("collector: non-float values recorded by dtype, NaN is Error(BadInput)
   CHECK(c.stats().at("act").count == 3);
   REQUIRE_THROWS_AS(StatsCollector({8, 1}), Error);
 }
+
+TEST_CASE("tensor stats: the binning paths count exactly what a value-by-value loop counts", "[calib]") {
+  // Sizes on both sides of the direct path (< bins values) and of the 512-value chunks; data with
+  // exact zeros (post-ReLU: the zero slots), signed data with zeros, positive data whose signed
+  // grid differs from the |x| grid, negative-only data, and a constant.
+  std::mt19937 rng(99);
+  std::normal_distribution<float> nd(0.0f, 3.0f);
+  for (int bins : {16, 2048}) {
+    for (int64_t n : {1, 7, 511, 513, 2047, 2048, 5000, 20001}) {
+      for (int kind = 0; kind < 5; ++kind) {
+        std::vector<float> v(static_cast<size_t>(n));
+        for (float& x : v) {
+          x = nd(rng);
+          if (kind == 0) x = std::max(x, 0.0f);
+          if (kind == 1 && std::fabs(x) < 1.0f) x = 0.0f;
+          if (kind == 2) x = std::fabs(x) + 10.0f;
+          if (kind == 3) x = -std::fabs(x) - 0.5f;
+          if (kind == 4) x = 2.5f;
+        }
+        INFO("bins " << bins << " n " << n << " kind " << kind);
+        TensorStats s = stats_of(v, bins);
+        Histogram hs(bins), ha(bins);
+        hs.cover(s.min, s.max);
+        ha.cover(0.0, std::max(std::fabs(s.min), std::fabs(s.max)));
+        std::vector<float> absv(v);
+        for (float& x : absv) x = std::fabs(x);
+        for (size_t i = 0; i < v.size(); ++i) {  // one value at a time: no fast path involved
+          hs.add(&v[i], 1);
+          ha.add(&absv[i], 1);
+        }
+        CHECK(s.hist.counts() == hs.counts());
+        CHECK(s.abs_hist.counts() == ha.counts());
+      }
+    }
+  }
+}
