@@ -103,9 +103,10 @@ void sgemm_or_throw(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alp
 // Products with at most this many B elements (K x N) use sgemm_fixed_order when rows must be
 // invariant; larger ones use oneDNN in fixed blocks of kInvariantRows rows. Both choices depend
 // on K and N only (never on M), so a row's bits still do not depend on the batch. Measured (1
-// thread, AVX-512): fixed order 3-10x faster than the blocks for 1-16 rows (0.011 vs 0.027 ms for
-// 1 x 576 x 128; 0.083 vs 0.237 ms for 1 x 512 x 1000), 1.5x slower for 128 x 768 x 768 and 2x
-// for 512 x 768 x 3072; it has no JIT warm-up (33 ms on the blocks' first call).
+// thread, AVX-512): fixed order 4x faster than the blocks for one row (0.006 vs 0.027 ms for
+// 1 x 576 x 128, oneDNN's own gemv 0.005; 0.049 vs 0.213 ms for 1 x 512 x 1000), 1.5-2x slower
+// from 16 rows on (16 x 512 x 1000, 128 x 768 x 768, 512 x 768 x 3072); and it has no JIT
+// warm-up (33 ms on the blocks' first call for the bundled model).
 constexpr int64_t kFixedOrderMaxB = int64_t{1} << 19;
 constexpr int64_t kInvariantRows = 16;
 

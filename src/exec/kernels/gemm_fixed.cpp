@@ -10,6 +10,7 @@
 // kernels (33 ms measured for the bundled model's 576x128 layer).
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -163,21 +164,21 @@ __attribute__((target("avx2,fma"))) void tile_avx2(const Problem& p, int64_t i0,
 
 // B stored [N, K] (Gemm transB, PyTorch Linear): element (i, j) is a dot product of two rows read
 // along k. Fixed per element: L lane-wise fma partial sums (lane l takes k = l, l + L, ...; the
-// K tail masked to zero), then one fixed horizontal sum. 4 rows x 3 columns per tile; rows and
-// columns past the tail compute row/column 0 again and are not stored.
+// K tail masked to zero), then one fixed horizontal sum. Tiles of R rows x C columns (4 x 3, or
+// 1 x 12 when M < 4) only group elements; rows and columns past a tail compute row/column 0
+// again and are not stored.
+template <int R, int C>
 struct DotTile {
-  const float* a[4];
-  const float* b[3];
+  const float* a[R];
+  const float* b[C];
+  DotTile(const Problem& p, const float* Bt, int64_t ldbt, int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
+    for (int64_t r = 0; r < R; ++r) a[r] = p.A + (i0 + (r < rows ? r : 0)) * p.a_si;
+    for (int64_t c = 0; c < C; ++c) b[c] = Bt + (j0 + (c < cols ? c : 0)) * ldbt;
+  }
 };
 
-DotTile dot_tile(const Problem& p, const float* Bt, int64_t ldbt, int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
-  DotTile t;
-  for (int64_t r = 0; r < 4; ++r) t.a[r] = p.A + (i0 + (r < rows ? r : 0)) * p.a_si;
-  for (int64_t c = 0; c < 3; ++c) t.b[c] = Bt + (j0 + (c < cols ? c : 0)) * ldbt;
-  return t;
-}
-
-void store_dot(const Problem& p, const float (&dots)[4][3], int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
+template <int R, int C>
+void store_dot(const Problem& p, const float (&dots)[R][C], int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) {
       float* y = p.C + (i0 + r) * p.ldc + j0 + c;
@@ -185,35 +186,36 @@ void store_dot(const Problem& p, const float (&dots)[4][3], int64_t i0, int64_t 
     }
 }
 
+template <int R, int C>
 __attribute__((target("avx512f"))) void dot_avx512(const Problem& p, const float* Bt, int64_t ldbt, int64_t i0,
                                                    int64_t rows, int64_t j0, int64_t cols) {
-  const DotTile t = dot_tile(p, Bt, ldbt, i0, rows, j0, cols);
-  __m512 acc[4][3];
+  const DotTile<R, C> t(p, Bt, ldbt, i0, rows, j0, cols);
+  __m512 acc[R][C];
   for (auto& row : acc)
     for (auto& v : row) v = _mm512_setzero_ps();
   const int64_t K = p.K;
   for (int64_t k = 0; k < K; k += 16) {
     const __mmask16 m = K - k >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (K - k)) - 1);
-    const __m512 b0 = _mm512_maskz_loadu_ps(m, t.b[0] + k), b1 = _mm512_maskz_loadu_ps(m, t.b[1] + k),
-                 b2 = _mm512_maskz_loadu_ps(m, t.b[2] + k);
+    __m512 bv[C];
+#pragma GCC unroll 12
+    for (int c = 0; c < C; ++c) bv[c] = _mm512_maskz_loadu_ps(m, t.b[c] + k);
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r) {
+    for (int r = 0; r < R; ++r) {
       const __m512 av = _mm512_maskz_loadu_ps(m, t.a[r] + k);
-      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
-      acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]);
+#pragma GCC unroll 12
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_fmadd_ps(av, bv[c], acc[r][c]);
     }
   }
-  float dots[4][3];
-  for (int r = 0; r < 4; ++r)
-    for (int c = 0; c < 3; ++c) {
+  float dots[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) {
       float lanes[16];
       _mm512_storeu_ps(lanes, acc[r][c]);
       for (int w = 8; w >= 1; w /= 2)  // pairwise, in a fixed order
         for (int l = 0; l < w; ++l) lanes[l] += lanes[l + w];
       dots[r][c] = lanes[0];
     }
-  store_dot(p, dots, i0, rows, j0, cols);
+  store_dot<R, C>(p, dots, i0, rows, j0, cols);
 }
 
 __attribute__((target("avx2,fma"))) float hsum256(__m256 v) {
@@ -223,10 +225,11 @@ __attribute__((target("avx2,fma"))) float hsum256(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+template <int R, int C>
 __attribute__((target("avx2,fma"))) void dot_avx2(const Problem& p, const float* Bt, int64_t ldbt, int64_t i0,
                                                   int64_t rows, int64_t j0, int64_t cols) {
-  const DotTile t = dot_tile(p, Bt, ldbt, i0, rows, j0, cols);
-  __m256 acc[4][3];
+  const DotTile<R, C> t(p, Bt, ldbt, i0, rows, j0, cols);
+  __m256 acc[R][C];
   for (auto& row : acc)
     for (auto& v : row) v = _mm256_setzero_ps();
   const int64_t K = p.K;
@@ -234,20 +237,20 @@ __attribute__((target("avx2,fma"))) void dot_avx2(const Problem& p, const float*
     const int64_t left = K - k;
     const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(left < 8 ? left : 8)),
                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    const __m256 b0 = _mm256_maskload_ps(t.b[0] + k, m), b1 = _mm256_maskload_ps(t.b[1] + k, m),
-                 b2 = _mm256_maskload_ps(t.b[2] + k, m);
+    __m256 bv[C];
+#pragma GCC unroll 12
+    for (int c = 0; c < C; ++c) bv[c] = _mm256_maskload_ps(t.b[c] + k, m);
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r) {
+    for (int r = 0; r < R; ++r) {
       const __m256 av = _mm256_maskload_ps(t.a[r] + k, m);
-      acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
-      acc[r][2] = _mm256_fmadd_ps(av, b2, acc[r][2]);
+#pragma GCC unroll 12
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_fmadd_ps(av, bv[c], acc[r][c]);
     }
   }
-  float dots[4][3];
-  for (int r = 0; r < 4; ++r)
-    for (int c = 0; c < 3; ++c) dots[r][c] = hsum256(acc[r][c]);
-  store_dot(p, dots, i0, rows, j0, cols);
+  float dots[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) dots[r][c] = hsum256(acc[r][c]);
+  store_dot<R, C>(p, dots, i0, rows, j0, cols);
 }
 
 enum class Isa { Scalar, Avx2, Avx512 };
@@ -259,11 +262,12 @@ Isa detect_isa() {
   return Isa::Scalar;
 }
 
+template <int R, int C>
 void run_dot_tile(Isa isa, const Problem& p, const float* Bt, int64_t ldbt, int64_t i0, int64_t rows, int64_t j0,
                   int64_t cols) {
   switch (isa) {
-    case Isa::Avx512: return dot_avx512(p, Bt, ldbt, i0, rows, j0, cols);
-    case Isa::Avx2: return dot_avx2(p, Bt, ldbt, i0, rows, j0, cols);
+    case Isa::Avx512: return dot_avx512<R, C>(p, Bt, ldbt, i0, rows, j0, cols);
+    case Isa::Avx2: return dot_avx2<R, C>(p, Bt, ldbt, i0, rows, j0, cols);
     case Isa::Scalar: return dot_scalar(p, Bt, ldbt, i0, rows, j0, cols);
   }
 }
@@ -283,6 +287,7 @@ Isa detect_isa() { return Isa::Scalar; }
 void run_tile(Isa, const Problem& p, int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
   tile_scalar(p, i0, rows, j0, cols);
 }
+template <int R, int C>
 void run_dot_tile(Isa, const Problem& p, const float* Bt, int64_t ldbt, int64_t i0, int64_t rows, int64_t j0,
                   int64_t cols) {
   dot_scalar(p, Bt, ldbt, i0, rows, j0, cols);
@@ -326,11 +331,16 @@ void sgemm_fixed_order(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float 
   const int64_t macs = M * N * K;
   if (tb && !ta) {  // rows of A and rows of B along k: dot products, no packing
     const Problem p{M, N, K, alpha, beta, A, lda, 1, nullptr, 0, C, ldc};
-    const int64_t row_blocks = (M + 3) / 4, col_blocks = (N + 2) / 3;
-    for_tiles(row_blocks * col_blocks, macs, [&](int64_t t) {
-      const int64_t i0 = t % row_blocks * 4, j0 = t / row_blocks * 3;
-      run_dot_tile(isa, p, B, ldb, i0, std::min<int64_t>(4, M - i0), j0, std::min<int64_t>(3, N - j0));
-    });
+    auto tiles = [&](auto r, auto c) {
+      constexpr int64_t R = decltype(r)::value, C = decltype(c)::value;
+      const int64_t row_blocks = (M + R - 1) / R, col_blocks = (N + C - 1) / C;
+      for_tiles(row_blocks * col_blocks, macs, [&](int64_t t) {
+        const int64_t i0 = t % row_blocks * R, j0 = t / row_blocks * C;
+        run_dot_tile<R, C>(isa, p, B, ldb, i0, std::min(R, M - i0), j0, std::min(C, N - j0));
+      });
+    };
+    if (M < 4) tiles(std::integral_constant<int, 1>{}, std::integral_constant<int, 12>{});
+    else tiles(std::integral_constant<int, 4>{}, std::integral_constant<int, 3>{});
     return;
   }
   std::vector<float> bt;
