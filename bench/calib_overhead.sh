@@ -3,7 +3,9 @@
 # forward time, on the bundled model and on resnet18 (random weights, tools/models/export_models.py),
 # with the same samples (256 by default), plus the range search time of every method for all
 # tensors of the model (at --threads 1 and 2). Target: pass / forward <= 1.3.
-#   usage: bench/calib_overhead.sh REPO_ROOT BUILD_DIR [SAMPLES] [REPEATS]   (MODELS="fashion_mnist resnet18")
+#   usage: bench/calib_overhead.sh REPO_ROOT BUILD_DIR [SAMPLES] [REPEATS]
+#   env: MODELS ("fashion_mnist resnet18"), BATCHES ("32": also time the pass with --batch B, whose
+#        statistics must equal --batch 1's byte for byte; "" to skip)
 # forward  = one pure forward pass over the same samples: `quantize run` on the prepared model (the
 #            graph calibration runs: BatchNormalization folded), its "one pass" line (sample loading
 #            + the first run of every sample, kernel setup included, as in calibration), the median
@@ -56,6 +58,17 @@ bench() {  # NAME MODEL SAMPLES_DIR
   fwd=$(printf '%s\n' "${fwds[@]}" | median)
   fwd_ms=$(printf '%s\n' "${meds[@]}" | median)
   echo "$name: $N samples: forward pass ${fwd} s (median of $REPEATS: ${fwds[*]}; steady state ${fwd_ms} ms/sample x $N = $(awk -v m="$fwd_ms" -v n="$N" 'BEGIN{printf "%.3f", m * n / 1000}') s), calibration pass ${pass} s (median of $REPEATS: ${passes[*]}), pass/forward $(awk -v a="$pass" -v b="$fwd" 'BEGIN{printf "%.2f", a/b}')"
+  for b in ${BATCHES:-32}; do  # the same pass with samples stacked (byte-identical statistics)
+    local bp=()
+    for r in $(seq "$REPEATS"); do
+      bp+=("$("$Q" "$model" --calib "$set" --threads 1 --batch "$b" --save-stats "$d/stats.b$b.json" --stats-only --force --json |
+        $PY -c 'import json,sys; print(json.load(sys.stdin)["models"][0]["seconds"]["calibrate"])')")
+    done
+    cmp -s "$d/stats.json" "$d/stats.b$b.json" && local same="byte-identical statistics" || local same="STATISTICS DIFFER"
+    local bpass
+    bpass=$(printf '%s\n' "${bp[@]}" | median)
+    echo "  --batch $b: calibration pass $bpass s (median of $REPEATS), pass/forward $(awk -v a="$bpass" -v b="$fwd" 'BEGIN{printf "%.2f", a/b}'), $same"
+  done
   for m in minmax percentile kl mse; do
     local line=""
     for t in 1 2; do
