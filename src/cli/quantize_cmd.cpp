@@ -65,7 +65,7 @@ Runner add_quantize_options(CLI::App& app, const GlobalFlags& flags) {
   app.add_option("--weight-type", a->weight_type, "weight type (int4/uint4: opset 21, 4-bit packed)")->check(CLI::IsMember({"int8", "uint8", "int4", "uint4"}));
   app.add_flag("--weight-only", a->job.qopts.weight_only, "quantize weights only; activations stay float");
   app.add_option("--method", a->method, "calibration method: minmax, percentile, kl (entropy) or mse; a comma list (e.g. minmax,kl,mse) quantizes with each and keeps the best by output SQNR");
-  app.add_option("--batch", a->job.batch, "calibration samples per executor run, stacked along the first dim (models with a dynamic batch dim)")->check(CLI::Range(1, 65536));
+  app.add_option("--batch", a->job.batch, "calibration samples per executor run, stacked along the first dim (models with a dynamic batch dim; same statistics, faster for small models, e.g. 32)")->check(CLI::Range(1, 65536));
   add_image_options(app, a->image);
   app.add_option("--save-stats", a->job.save_stats_path, "write the calibration statistics (JSON) to FILE");
   app.add_option("--load-stats", a->job.load_stats_paths, "quantize from saved statistics (repeatable: shards merge exactly) instead of calibrating");
