@@ -37,6 +37,9 @@ struct KlHist {
   std::vector<uint64_t> nonzero;
   std::vector<int64_t> nz_pos;
   std::vector<long double> series[kSeriesTerms];
+  // Per-window scratch of kl_window (one KlHist serves one search on one thread).
+  mutable std::vector<int64_t> starts, nz;
+  mutable std::vector<double> qv, lq;
 };
 
 // KL(P||Q) of TensorRT's entropy calibration for the window [a, b) with `levels` quantized bins

@@ -62,7 +62,23 @@ double kl_window(const KlHist& H, int64_t a, int64_t b, int64_t levels) {
   // divergence jump with the remainder), each chunk's sum spread evenly over the bins where P is
   // nonzero. Chunk sums and nonzero counts come from prefix arrays.
   const int64_t len = b - a;
-  auto chunk_start = [&](int64_t j) { return (j * len + levels - 1) / levels; };
+  // Chunk starts ceil(j * len / levels), j = 0..levels, without a division per chunk.
+  std::vector<int64_t>& starts = H.starts;
+  starts.resize(static_cast<size_t>(levels) + 1);
+  {
+    const int64_t q = len / levels, r = len % levels;
+    int64_t start = (levels - 1) / levels, rem = (levels - 1) % levels;  // j = 0: numerator levels - 1
+    for (int64_t j = 0; j <= levels; ++j) {
+      starts[static_cast<size_t>(j)] = start;
+      start += q;
+      rem += r;
+      if (rem >= levels) {
+        rem -= levels;
+        ++start;
+      }
+    }
+  }
+  auto chunk_start = [&](int64_t j) { return starts[static_cast<size_t>(j)]; };
   const double below = static_cast<double>(H.prefix[static_cast<size_t>(a)]);
   const double above = static_cast<double>(H.prefix[static_cast<size_t>(H.nb)] - H.prefix[static_cast<size_t>(b)]);
   auto P = [&](int64_t k) {  // k in [0, len)
@@ -81,8 +97,10 @@ double kl_window(const KlHist& H, int64_t a, int64_t b, int64_t levels) {
     return static_cast<double>(H.prefix[static_cast<size_t>(a + e)] - H.prefix[static_cast<size_t>(a + s)]);
   };
   // Per chunk: its P bins that are nonzero and Q's (unsmoothed) value on each of them.
-  std::vector<int64_t> nz(static_cast<size_t>(levels));
-  std::vector<double> qv(static_cast<size_t>(levels));
+  std::vector<int64_t>& nz = H.nz;
+  std::vector<double>& qv = H.qv;
+  nz.resize(static_cast<size_t>(levels));
+  qv.resize(static_cast<size_t>(levels));
   int64_t nz_p = 0, nz_q = 0;
   for (int64_t j = 0; j < levels; ++j) {
     const int64_t s = chunk_start(j), e = chunk_start(j + 1);
@@ -125,7 +143,8 @@ double kl_window(const KlHist& H, int64_t a, int64_t b, int64_t levels) {
     }
     // ln qs_j first (double: a long double log costs 4x), so the long double sums below run
     // without calls in between (which would spill the x87 registers).
-    std::vector<double> lq(static_cast<size_t>(levels));
+    std::vector<double>& lq = H.lq;
+    lq.resize(static_cast<size_t>(levels));
     for (size_t j = 0; j < lq.size(); ++j) lq[j] = nz[j] ? std::log(smooth_q(j)) : 0.0;
     long double cross = 0, sq = zero_bins, ps_total = 0;
     for (int64_t j = 0; j < levels; ++j) {
