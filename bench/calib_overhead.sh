@@ -4,14 +4,15 @@
 # with the same samples (256 by default), plus the range search time of every method for all
 # tensors of the model (at --threads 1 and 2). Target: pass / forward <= 1.3.
 #   usage: bench/calib_overhead.sh REPO_ROOT BUILD_DIR [SAMPLES] [REPEATS]
-#   env: MODELS ("fashion_mnist resnet18"), BATCHES ("32": also time the pass with --batch B, whose
+#   env: THREADS (1: --threads of the pass and the forward), MODELS ("fashion_mnist resnet18"), BATCHES ("32": also time the pass with --batch B, whose
 #        statistics must equal --batch 1's byte for byte; "" to skip)
 # forward  = one pure forward pass over the same samples: `quantize run` on the prepared model (the
 #            graph calibration runs: BatchNormalization folded), its "one pass" line (sample loading
 #            + the first run of every sample, kernel setup included, as in calibration), the median
 #            of REPEATS runs; the steady-state median per sample x SAMPLES is printed beside it;
 # pass     = the calibration pass as the pipeline times it (sample loading + forward + statistics,
-#            --stats-only), the median of REPEATS (default 3) runs, all at --threads 1;
+#            --stats-only), the median of REPEATS (default 3) runs; pass and forward both at
+#            --threads $THREADS (default 1);
 # search   = the `ranges (METHOD): N tensors in S s` line of -v (choose_ranges over every tensor);
 # total    = (pass + search) / forward, i.e. everything before the quantized model is built.
 set -euo pipefail
@@ -19,6 +20,7 @@ ROOT=${1:?usage: $0 REPO_ROOT BUILD_DIR [SAMPLES] [REPEATS]}
 BUILD=${2:?usage: $0 REPO_ROOT BUILD_DIR [SAMPLES] [REPEATS]}
 N=${3:-256}
 REPEATS=${4:-3}
+PASS_THREADS=${THREADS:-1}
 Q="$BUILD/src/quantize"
 PY=/usr/bin/python3
 W=$(mktemp -d)
@@ -45,10 +47,10 @@ bench() {  # NAME MODEL SAMPLES_DIR
   mkdir -p "$d"
   local passes=() fwds=() meds=()
   for r in $(seq "$REPEATS"); do  # calibration and forward alternate, so drift hits both alike
-    passes+=("$("$Q" "$model" --calib "$set" --threads 1 --save-prepared "$d/prepared.onnx" --save-stats "$d/stats.json" \
+    passes+=("$("$Q" "$model" --calib "$set" --threads "$PASS_THREADS" --save-prepared "$d/prepared.onnx" --save-stats "$d/stats.json" \
       --stats-only --force --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["models"][0]["seconds"]["calibrate"])')")
     local out
-    out=$("$Q" run "$d/prepared.onnx" --inputs "$set" --threads 1)
+    out=$("$Q" run "$d/prepared.onnx" --inputs "$set" --threads "$PASS_THREADS")
     fwds+=("$(echo "$out" | sed -n 's/^one pass over the samples: \([0-9.]*\) ms.*/\1/p' | awk '{printf "%.4f", $1 / 1000}')")
     meds+=("$(echo "$out" | sed -n 's/.*median \([0-9.]*\) ms per sample.*/\1/p')")
   done
@@ -57,11 +59,11 @@ bench() {  # NAME MODEL SAMPLES_DIR
   local fwd
   fwd=$(printf '%s\n' "${fwds[@]}" | median)
   fwd_ms=$(printf '%s\n' "${meds[@]}" | median)
-  echo "$name: $N samples: forward pass ${fwd} s (median of $REPEATS: ${fwds[*]}; steady state ${fwd_ms} ms/sample x $N = $(awk -v m="$fwd_ms" -v n="$N" 'BEGIN{printf "%.3f", m * n / 1000}') s), calibration pass ${pass} s (median of $REPEATS: ${passes[*]}), pass/forward $(awk -v a="$pass" -v b="$fwd" 'BEGIN{printf "%.2f", a/b}')"
-  for b in ${BATCHES:-32}; do  # the same pass with samples stacked (byte-identical statistics)
+  echo "$name: $N samples, --threads $PASS_THREADS: forward pass ${fwd} s (median of $REPEATS: ${fwds[*]}; steady state ${fwd_ms} ms/sample x $N = $(awk -v m="$fwd_ms" -v n="$N" 'BEGIN{printf "%.3f", m * n / 1000}') s), calibration pass ${pass} s (median of $REPEATS: ${passes[*]}), pass/forward $(awk -v a="$pass" -v b="$fwd" 'BEGIN{printf "%.2f", a/b}')"
+  for b in ${BATCHES-32}; do  # the same pass with samples stacked (byte-identical statistics)
     local bp=()
     for r in $(seq "$REPEATS"); do
-      bp+=("$("$Q" "$model" --calib "$set" --threads 1 --batch "$b" --save-stats "$d/stats.b$b.json" --stats-only --force --json |
+      bp+=("$("$Q" "$model" --calib "$set" --threads "$PASS_THREADS" --batch "$b" --save-stats "$d/stats.b$b.json" --stats-only --force --json |
         $PY -c 'import json,sys; print(json.load(sys.stdin)["models"][0]["seconds"]["calibrate"])')")
     done
     cmp -s "$d/stats.json" "$d/stats.b$b.json" && local same="byte-identical statistics" || local same="STATISTICS DIFFER"
