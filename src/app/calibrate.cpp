@@ -20,12 +20,11 @@ void run_batch(Executor& exec, const std::vector<Sample>& batch, StatsCollector&
   }
   try {
     exec.run(stack_samples(batch), &collector);
-    collector.sync();  // a pipelined fold error must surface here, where it can be traced
   } catch (const Error& e) {
     // Locate the failing sample: alone, it throws the same error an unbatched run would. (The
     // statistics folded so far are discarded with the failing job.)
     for (const Sample& s : batch) {
-      StatsCollector scratch({so.bins, so.threads, false});
+      StatsCollector scratch(so);
       scratch.set_sample(s.id);
       exec.run(s.inputs, &scratch);
     }
@@ -58,8 +57,7 @@ CalibrationResult run_calibration(Executor& exec, const QuantizeJob& job, JobObs
   so.shard_index = job.shard_index;
   so.shard_count = job.shard_count;
   auto src = SampleSource::open(job.calib_dir, exec.inputs(), so);
-  // With a second thread, a small model's statistics are folded while the executor runs on.
-  const StatsOptions sopts{job.qopts.histogram_bins, job.threads, job.threads >= 2};
+  const StatsOptions sopts{job.qopts.histogram_bins, job.threads};
   StatsCollector collector(sopts);
   if (observe) collector.observe_only(*observe);
   auto t0 = std::chrono::steady_clock::now();

@@ -3,7 +3,6 @@
 // grow with the number of samples (2 x bins counters per tensor).
 #pragma once
 #include <map>
-#include <memory>
 #include <set>
 #include <string>
 
@@ -16,22 +15,11 @@ namespace ptq {
 struct StatsOptions {
   int bins = kDefaultBins;  // histogram bins per tensor (kMinBins..kMaxBins)
   int threads = 1;          // OpenMP threads for binning large tensors (results do not depend on it)
-  // After the first sample, if it had fewer than kPipelineMaxValues float values, fold values on
-  // a second thread while the executor goes on (the tensors are shared, not copied; at most
-  // kPipelineBytes of them wait). Small models run their kernels on one thread, so the second
-  // core is otherwise idle; larger ones already use it for kernels and for binning large tensors
-  // (measured at 2 threads: bundled model 1.4x faster pipelined, resnet18 1.45x slower).
-  // Statistics do not depend on it: they are a function of the multiset of values. Errors
-  // (NaN/Inf) surface at a later on_value, sync() or take(), with the message inline folding gives.
-  bool pipelined = false;
 };
 
 class StatsCollector : public ValueObserver {
  public:
   explicit StatsCollector(StatsOptions opts = {});
-  ~StatsCollector() override;
-  StatsCollector(const StatsCollector&) = delete;
-  StatsCollector& operator=(const StatsCollector&) = delete;
 
   // Sample id used in error messages (e.g. NaN found in tensor X of sample Y).
   void set_sample(std::string id) { sample_ = std::move(id); }
@@ -47,24 +35,18 @@ class StatsCollector : public ValueObserver {
   }
   bool needs(const std::string& name) const override { return !filtered_ || only_.count(name) > 0; }
 
+  const std::map<std::string, TensorStats>& stats() const { return data_.tensors; }
   // dtype of every value seen (float or not): the quantizer only quantizes float32 tensors.
   const std::map<std::string, DType>& dtypes() const { return data_.dtypes; }
   size_t samples() const { return static_cast<size_t>(data_.samples); }
-  void count_sample();
+  void count_sample() { ++data_.samples; }
 
-  // Waits until every value handed over so far is folded in; rethrows the first fold error.
-  void sync();
-
-  // Everything collected (for save_stats / merging with other shards). Both sync() first.
-  const CalibStats& result();
-  CalibStats take();
-  const std::map<std::string, TensorStats>& stats() { return result().tensors; }
+  // Everything collected (for save_stats / merging with other shards).
+  const CalibStats& result() const { return data_; }
+  CalibStats take() { return std::move(data_); }
 
  private:
-  class Pipeline;  // the folding thread and its queue (collector.cpp)
   StatsOptions opts_;
-  std::unique_ptr<Pipeline> pipeline_;
-  uint64_t values_ = 0;  // float values folded so far (decides pipelining after the first sample)
   bool filtered_ = false;
   std::set<std::string> only_;
   std::string sample_;
