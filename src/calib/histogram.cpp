@@ -28,6 +28,17 @@ inline int32_t clamp_index(int32_t t, int32_t last) {
   return t > last ? last : t;
 }
 
+// Local bin of v on grid k (values outside the covered range land in the end bins).
+inline int32_t signed_bin(float v, const Histogram::Kernel& k) {
+  return clamp_index(floor_index(v, k.scale, k.width) - k.offset, k.last);
+}
+
+// Local bin of |v| on grid k: |v| >= 0, so truncation is the floor (an underflowed product gives
+// 0, also right).
+inline int32_t abs_bin(float v, const Histogram::Kernel& k) {
+  return clamp_index(static_cast<int32_t>(std::fabs(v) * k.scale) - k.offset, k.last);
+}
+
 }  // namespace
 
 Histogram::Histogram(int bins)
@@ -88,7 +99,7 @@ Histogram::Kernel Histogram::kernel() const {
 
 void Histogram::add(const float* x, int64_t n) {  // (not the hot path: see bin_values)
   Kernel k = kernel();
-  for (int64_t i = 0; i < n; ++i) counts_[static_cast<size_t>(clamp_index(floor_index(x[i], k.scale, k.width) - k.offset, k.last))]++;
+  for (int64_t i = 0; i < n; ++i) counts_[static_cast<size_t>(signed_bin(x[i], k))]++;
 }
 
 void Histogram::merge(const Histogram& o) {
@@ -150,12 +161,12 @@ PTQ_AVX2_CLONES void bin_direct(const float* x, int64_t n, const Histogram::Kern
   for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
     const int32_t mi = static_cast<int32_t>(std::min(kChunk, n - i0));
     const float* p = x + i0;
-    for (int32_t j = 0; j < mi; ++j) si[j] = clamp_index(floor_index(p[j], s.scale, s.width) - s.offset, s.last);
+    for (int32_t j = 0; j < mi; ++j) si[j] = signed_bin(p[j], s);
     for (int32_t j = 0; j < mi; ++j) sp[j] = p[j] == 0.0f ? zs + (j & (kZeroSlots - 1)) : sc + si[j];
     if (shared) {
       for (int32_t j = 0; j < mi; ++j) ap[j] = p[j] == 0.0f ? za + (j & (kZeroSlots - 1)) : ac + si[j];
     } else {
-      for (int32_t j = 0; j < mi; ++j) ai[j] = clamp_index(static_cast<int32_t>(std::fabs(p[j]) * a.scale) - a.offset, a.last);
+      for (int32_t j = 0; j < mi; ++j) ai[j] = abs_bin(p[j], a);
       for (int32_t j = 0; j < mi; ++j) ap[j] = p[j] == 0.0f ? za + (j & (kZeroSlots - 1)) : ac + ai[j];
     }
     for (int32_t j = 0; j < mi; ++j) {
@@ -177,6 +188,8 @@ PTQ_AVX2_CLONES void bin_values(const float* x, int64_t n, float lo, float hi, c
   // Identical grids and no negative values (post-ReLU data): |x| = x, one index serves both.
   const bool shared = nonnegative && s.scale == a.scale && s.offset == a.offset;
   const int32_t bins = s.last + 1;
+  const int32_t s_zero = signed_bin(0.0f, s), a_zero = abs_bin(0.0f, a);
+  if (n < bins) return bin_direct(x, n, s, a, sc, ac, shared, s_zero, a_zero);
   // Counts go to kWays interleaved 32-bit sub-histograms first, so that neighbouring values in one
   // bin do not serialize on one counter, and exact zeros (half of post-ReLU data) to kZeroSlots
   // rotating extra counters per way. They are added to the 64-bit counts at the end, over the bins
@@ -188,12 +201,8 @@ PTQ_AVX2_CLONES void bin_values(const float* x, int64_t n, float lo, float hi, c
   if (scratch.size() < need) scratch.assign(need, 0u);
   uint32_t* sw = scratch.data();
   uint32_t* aw = shared ? sw : sw + static_cast<size_t>(kWays) * static_cast<size_t>(stride);
-  auto sidx = [&](float v) { return clamp_index(floor_index(v, s.scale, s.width) - s.offset, s.last); };
-  // |v| >= 0: truncation is the floor (an underflowed product gives 0, also right)
-  auto aidx = [&](float v) { return clamp_index(static_cast<int32_t>(std::fabs(v) * a.scale) - a.offset, a.last); };
-  const int32_t s_lo = sidx(lo), s_hi = sidx(hi), s_zero = sidx(0.0f);
-  const int32_t a_lo = aidx(lo > 0 ? lo : hi < 0 ? hi : 0.0f), a_hi = aidx(std::fabs(lo) > std::fabs(hi) ? lo : hi);
-  const int32_t a_zero = aidx(0.0f);
+  const int32_t s_lo = signed_bin(lo, s), s_hi = signed_bin(hi, s);
+  const int32_t a_lo = abs_bin(lo > 0 ? lo : hi < 0 ? hi : 0.0f, a), a_hi = abs_bin(std::fabs(lo) > std::fabs(hi) ? lo : hi, a);
   // Adds the ways of bins [from, to] and of the zero slots to `dst` (and `dst2`), zeroing them.
   auto drain = [&](uint32_t* ways, int32_t from, int32_t to, int32_t zero, uint64_t* dst, uint64_t* dst2) {
     auto at = [&](int32_t w, int32_t k) -> uint32_t& { return ways[static_cast<size_t>(w * stride + k)]; };
@@ -215,16 +224,28 @@ PTQ_AVX2_CLONES void bin_values(const float* x, int64_t n, float lo, float hi, c
       if (dst2) dst2[k] += c;
     }
   };
-  if (n < bins) return bin_direct(x, n, s, a, sc, ac, shared, s_zero, a_zero);
+  auto drain_all = [&] {
+    drain(sw, s_lo, s_hi, s_zero, sc, shared ? ac : nullptr);
+    if (!shared) drain(aw, a_lo, a_hi, a_zero, ac, nullptr);
+  };
+  // Counts idx[0..m) into the kWays ways starting at `ways`, value j into way j % kWays.
+  auto scatter = [&](uint32_t* ways, const int32_t* idx, int64_t m) {
+    uint32_t *w0 = ways, *w1 = w0 + stride, *w2 = w1 + stride, *w3 = w2 + stride;
+    int64_t j = 0;
+    for (; j + kWays <= m; j += kWays) {
+      w0[idx[j]]++;
+      w1[idx[j + 1]]++;
+      w2[idx[j + 2]]++;
+      w3[idx[j + 3]]++;
+    }
+    for (; j < m; ++j) w0[idx[j]]++;
+  };
   int32_t si[kChunk], ai[kChunk];
-  uint32_t *s0 = sw, *s1 = s0 + stride, *s2 = s1 + stride, *s3 = s2 + stride;
-  uint32_t *a0 = aw, *a1 = a0 + stride, *a2 = a1 + stride, *a3 = a2 + stride;
   uint64_t pending = 0;  // values in the sub-histograms (a 32-bit counter holds at most this many)
   for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
     const int64_t m = std::min(kChunk, n - i0);
     if (pending + static_cast<uint64_t>(m) > std::numeric_limits<uint32_t>::max()) {
-      drain(sw, s_lo, s_hi, s_zero, sc, shared ? ac : nullptr);
-      if (!shared) drain(aw, a_lo, a_hi, a_zero, ac, nullptr);
+      drain_all();
       pending = 0;
     }
     const float* p = x + i0;
@@ -232,37 +253,21 @@ PTQ_AVX2_CLONES void bin_values(const float* x, int64_t n, float lo, float hi, c
     // (zeros select their slot through an integer mask: a branch would stop the vectorizer)
     const int32_t mi = static_cast<int32_t>(m);
     for (int32_t j = 0; j < mi; ++j) {
-      const int32_t k = clamp_index(floor_index(p[j], s.scale, s.width) - s.offset, s.last);
+      const int32_t k = signed_bin(p[j], s);
       const int32_t zero = -static_cast<int32_t>(p[j] == 0.0f), slot = bins + (j & (kZeroSlots - 1));
       si[j] = k ^ ((k ^ slot) & zero);
     }
     if (!shared)
       for (int32_t j = 0; j < mi; ++j) {
-        const int32_t k = clamp_index(static_cast<int32_t>(std::fabs(p[j]) * a.scale) - a.offset, a.last);
+        const int32_t k = abs_bin(p[j], a);
         const int32_t zero = -static_cast<int32_t>(p[j] == 0.0f), slot = bins + (j & (kZeroSlots - 1));
         ai[j] = k ^ ((k ^ slot) & zero);
       }
-    int64_t j = 0;
-    for (; j + kWays <= m; j += kWays) {
-      s0[si[j]]++;
-      s1[si[j + 1]]++;
-      s2[si[j + 2]]++;
-      s3[si[j + 3]]++;
-    }
-    for (; j < m; ++j) s0[si[j]]++;
-    if (!shared) {
-      for (j = 0; j + kWays <= m; j += kWays) {
-        a0[ai[j]]++;
-        a1[ai[j + 1]]++;
-        a2[ai[j + 2]]++;
-        a3[ai[j + 3]]++;
-      }
-      for (; j < m; ++j) a0[ai[j]]++;
-    }
+    scatter(sw, si, m);
+    if (!shared) scatter(aw, ai, m);
     pending += static_cast<uint64_t>(m);
   }
-  drain(sw, s_lo, s_hi, s_zero, sc, shared ? ac : nullptr);
-  if (!shared) drain(aw, a_lo, a_hi, a_zero, ac, nullptr);
+  drain_all();
 }
 
 }  // namespace ptq

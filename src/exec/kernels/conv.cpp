@@ -133,7 +133,6 @@ std::vector<int64_t> WeightedConvKernel::plan_key(const Operands& o) {
   return key;
 }
 
-
 void WeightedConvKernel::run_plan(DnnlWeightedPlan& plan, bool fresh, const Operands& o, Tensor& y) const {
   try {
     if (const_w_.empty() || fresh) plan.set_weights(o.w.data<float>());

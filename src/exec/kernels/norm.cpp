@@ -81,17 +81,14 @@ class BatchNormKernel : public Kernel {
     if (static_cast<int64_t>(mul.size()) != groups)
       bad_input("BatchNormalization: parameters have {} elements, expected {}", mul.size(), groups);
     const float* xd = x.data<float>();
+    Tensor y = Tensor::uninitialized(DType::Float32, x.shape()).with_layout(x.layout());
+    float* yd = y.data<float>();
     if (x.layout() == Layout::ChannelsLast) {  // spatial (ConvLike: only then is it kept channels-last)
-      Tensor y = Tensor::uninitialized(DType::Float32, x.shape()).with_layout(Layout::ChannelsLast);
-      float* yd = y.data<float>();
       const float *a = mul.data(), *b = add.data();
 #pragma omp parallel for schedule(static) if (x.numel() > kParallelWork && N * S > 1)
       for (int64_t p = 0; p < N * S; ++p)
         for (int64_t c = 0; c < C; ++c) yd[p * C + c] = xd[p * C + c] * a[c] + b[c];
-      ctx.outputs[0] = y;
     } else {
-      Tensor y = Tensor::uninitialized(DType::Float32, x.shape());
-      float* yd = y.data<float>();
       const int64_t planes = N * groups;
 #pragma omp parallel for schedule(static) if (x.numel() > kParallelWork && planes > 1)
       for (int64_t p = 0; p < planes; ++p) {
@@ -100,8 +97,8 @@ class BatchNormKernel : public Kernel {
         float* yp = yd + p * inner;
         for (int64_t i = 0; i < inner; ++i) yp[i] = xp[i] * a + b;
       }
-      ctx.outputs[0] = y;
     }
+    ctx.outputs[0] = y;
     // Inference mode: the running statistics pass through unchanged (opsets 7-13 may list them).
     if (ctx.outputs.size() > 1) ctx.outputs[1] = ctx.in(3);
     if (ctx.outputs.size() > 2) ctx.outputs[2] = ctx.in(4);
