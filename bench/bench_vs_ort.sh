@@ -42,7 +42,8 @@ MODELS_DIR=${MODELS_DIR:-$BUILD/models}
 PY=${PYTHON:-/usr/bin/python3}
 PIN=${PIN:-}
 ORT="$ROOT/tools/ort"
-median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2 ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2)}'; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 QUANTIZE=""
 for c in "$BUILD/src/quantize" "$BUILD/quantize"; do

@@ -26,7 +26,8 @@ PY=/usr/bin/python3
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
-median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 # The bundled model: Fashion-MNIST test images; resnet18: seeded N(0,1) inputs.
 $PY "$ROOT/tools/make_fashion_mnist_data.py" --eval-small "$W/fm" --n "$N" >/dev/null
